@@ -1,0 +1,431 @@
+"""The `playground` command line: a public contract that teachers script.
+
+Imports only the core at start-up; Qt is loaded for `gui` and `--self-test`.
+Errors are one line on stderr and a non-zero exit, never a traceback unless
+--debug is given.
+"""
+
+from __future__ import annotations
+
+import time
+
+_T0 = time.perf_counter()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from playground import __version__  # noqa: E402
+
+
+class CommandError(Exception):
+    """A user-facing error: printed as one line, exit status 1."""
+
+
+def _shape(shape) -> str:
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def _parse_value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return text
+
+
+# -- datasets ---------------------------------------------------------------------
+def cmd_datasets(args) -> int:
+    from playground.core.datasets import list_datasets
+
+    infos = list_datasets()
+    if args.json:
+        out = [
+            {
+                "name": i.name,
+                "title": i.title,
+                "task": i.task,
+                "input_shape": list(i.input_shape),
+                "size": i.size,
+                "description": i.description,
+                "options": [
+                    {
+                        "name": o.name,
+                        "kind": o.kind,
+                        "default": o.default,
+                        "minimum": o.minimum,
+                        "maximum": o.maximum,
+                        "choices": list(o.choices) if o.choices else None,
+                        "help": o.help,
+                    }
+                    for o in i.options
+                ],
+            }
+            for i in infos
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    rows = [("NAME", "TASK", "INPUT", "SIZE")]
+    for i in infos:
+        size = f"{i.size:,}" if i.size else "your data"
+        rows.append((i.name, i.task, _shape(i.input_shape) if i.input_shape else "-", size))
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    return 0
+
+
+# -- summary ----------------------------------------------------------------------
+def _load_spec(path):
+    from playground.core.spec import load_spec
+
+    if not Path(path).exists():
+        raise CommandError(f"{path}: no such file")
+    return load_spec(path)
+
+
+def cmd_summary(args) -> int:
+    from playground.core.shapes import infer_shapes
+
+    spec = _load_spec(args.spec)
+    summary = infer_shapes(spec)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "layers": [
+                        {
+                            "index": info.index,
+                            "type": info.type,
+                            "output_shape": list(info.output_shape),
+                            "params": info.params,
+                        }
+                        for info in summary.layers
+                    ],
+                    "input_shape": list(summary.input_shape),
+                    "output_shape": list(summary.output_shape),
+                    "total_params": summary.total_params,
+                    "trainable_params": summary.trainable_params,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    rows = [("#", "LAYER", "OUTPUT SHAPE", "PARAMS")]
+    rows.append(("", "input", _shape(summary.input_shape), ""))
+    for info in summary.layers:
+        rows.append((str(info.index), info.type, _shape(info.output_shape), f"{info.params:,}"))
+    widths = [max(len(r[c]) for r in rows) for c in range(4)]
+    for r in rows:
+        print(
+            "  ".join(
+                cell.rjust(w) if c in (0, 3) else cell.ljust(w)
+                for c, (cell, w) in enumerate(zip(r, widths))
+            ).rstrip()
+        )
+    print(f"Total parameters: {summary.total_params:,}")
+    print(f"Trainable parameters: {summary.trainable_params:,}")
+    return 0
+
+
+# -- train ------------------------------------------------------------------------
+def _dataset_from_args(args):
+    from playground.core.datasets import get_dataset
+
+    options = {}
+    for item in args.data_option or []:
+        if "=" not in item:
+            raise CommandError(f"--data-option expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        options[key.strip()] = _parse_value(value.strip())
+    name = args.dataset
+    path = Path(name)
+    if name.lower().endswith(".csv"):
+        options.setdefault("path", name)
+        if args.target:
+            options.setdefault("target", args.target)
+        name = "csv"
+    elif path.is_dir():
+        options.setdefault("path", name)
+        name = "image-folder"
+    elif args.target:
+        raise CommandError("--target is for CSV files")
+    return name, options, get_dataset(name, **options)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; a line per epoch otherwise."""
+
+    def __init__(self, total_epochs: int, quiet: bool):
+        self.total = total_epochs
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.last_draw = 0.0
+        self.epoch_text = ""
+
+    def step(self, event) -> None:
+        if self.quiet or not self.tty:
+            return
+        now = time.monotonic()
+        if now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        self._draw(event.epoch, f"loss {event.loss:.4f}  {event.examples_per_second:,.0f} ex/s")
+
+    def epoch(self, m) -> None:
+        if self.quiet:
+            return
+        text = f"train_loss {m.train_loss:.4f}  val_loss {m.val_loss:.4f}"
+        if m.val_accuracy is not None:
+            text += f"  val_acc {m.val_accuracy:.3f}"
+        if self.tty:
+            self._draw(m.epoch, text)
+        else:
+            print(f"epoch {m.epoch}/{self.total}  {text}", file=sys.stderr, flush=True)
+
+    def _draw(self, epoch: float, text: str) -> None:
+        width = 24
+        filled = int(width * min(1.0, epoch / self.total))
+        bar = "#" * filled + "." * (width - filled)
+        line = f"\repoch {min(self.total, int(epoch) + 1) if epoch < self.total else self.total}/{self.total} [{bar}] {text}"
+        sys.stderr.write(line.ljust(100)[:120])
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty and not self.quiet:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def cmd_train(args) -> int:
+    from playground.core.compat import check_compatible
+    from playground.core.control import RunControl
+    from playground.core.events import EpochMetrics, Failed, Finished, RunStarted, StepMetrics, Stopped
+    from playground.core.settings import TrainingSettings
+
+    spec = _load_spec(args.spec)
+    changes = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "optimizer": args.optimizer,
+        "loss": args.loss,
+        "seed": args.seed,
+        "device": args.device,
+        "schedule": args.schedule,
+        "weight_decay": args.weight_decay,
+        "grad_clip": args.grad_clip,
+        "l1": args.l1,
+        "l2": args.l2,
+        "momentum": args.momentum,
+    }
+    settings = TrainingSettings().replace(**{k: v for k, v in changes.items() if v is not None})
+    if args.early_stopping is not None:
+        settings = settings.replace(early_stopping=True, patience=args.early_stopping)
+    if args.out and Path(args.out).suffix.lower() not in (".npg", ".safetensors"):
+        raise CommandError("--out must end in .npg (a project) or .safetensors (weights)")
+    name, options, dataset = _dataset_from_args(args)
+    check_compatible(spec, dataset, settings.loss)  # a clear line before torch loads
+    for warning in getattr(dataset, "warnings", []) or []:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    import torch  # noqa: F401  (loaded here, after every cheap check passed)
+
+    from playground.core.trainer import Trainer
+
+    control = RunControl()
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    progress = _Progress(settings.epochs, args.quiet)
+    trainer = Trainer(spec, dataset, settings)
+    terminal = None
+    device = "?"
+    try:
+        for event in trainer.run(control):
+            if isinstance(event, StepMetrics):
+                progress.step(event)
+            elif isinstance(event, EpochMetrics):
+                progress.epoch(event)
+            elif isinstance(event, RunStarted):
+                device = event.device
+            elif isinstance(event, (Finished, Stopped, Failed)):
+                terminal = event
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.close()
+
+    summary = terminal.summary
+    status = (
+        terminal.reason if isinstance(terminal, Finished)
+        else "stopped" if isinstance(terminal, Stopped) else "failed"
+    )
+    if args.metrics_json:
+        history = [m.as_dict() for m in summary.history] if summary else []
+        payload = {
+            "status": status,
+            "dataset": name,
+            "device": device,
+            "history": history,
+            "final": summary.final_metrics() if summary else {},
+            "best_epoch": summary.best_epoch if summary else 0,
+            "examples_per_second": summary.examples_per_second if summary else 0.0,
+        }
+        if isinstance(terminal, Failed):
+            payload["error"] = terminal.message
+        _write_json_atomic(args.metrics_json, payload)
+    if args.out and summary is not None and summary.state_dict:
+        _write_model(args.out, spec, name, options, settings, summary, status, terminal)
+    if isinstance(terminal, Failed):
+        raise CommandError(terminal.message)
+    final = summary.final_metrics()
+    parts = [f"{k} {v:.4f}" for k, v in final.items() if k != "epoch"]
+    print(
+        f"{status} after {summary.epochs_completed} epochs"
+        + (f" (best epoch {summary.best_epoch})" if summary.best_epoch else "")
+        + (": " + ", ".join(parts) if parts else "")
+        + f"; {summary.examples_per_second:,.0f} examples/s on {device}"
+    )
+    return 0 if isinstance(terminal, Finished) else 130
+
+
+def _write_json_atomic(path, payload) -> None:
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(payload, fh, indent=2)
+    os.replace(tmp, path)
+
+
+def _write_model(out, spec, name, options, settings, summary, status, terminal) -> None:
+    out = Path(out)
+    if out.suffix.lower() == ".safetensors":
+        import tempfile
+
+        from safetensors.numpy import save_file
+
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        os.close(fd)
+        save_file(
+            {k: v for k, v in summary.state_dict.items()},
+            tmp,
+            metadata={"playground-network": spec.to_json()},
+        )
+        os.replace(tmp, out)
+    else:
+        from playground.core.project import Project, run_from_summary, save_project
+
+        project = Project(spec=spec, dataset_name=name, dataset_options=options, settings=settings)
+        message = terminal.message if hasattr(terminal, "message") else ""
+        project.runs.append(run_from_summary(project, summary, status, message))
+        save_project(project, out)
+    print(f"saved {out}", file=sys.stderr)
+
+
+# -- gui and self-test ---------------------------------------------------------------
+def cmd_gui(args) -> int:
+    if args.file and not Path(args.file).exists():
+        raise CommandError(f"{args.file}: no such file")
+    from playground.gui.app import run_gui
+
+    return run_gui(args.file, t0=_T0)
+
+
+def cmd_self_test(args) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from playground.gui.self_test import run_self_test
+
+    return run_self_test()
+
+
+# -- parser ----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="playground",
+        description="Neural Playground: build, train, look inside and export neural networks.",
+    )
+    p.add_argument("--version", action="version", version=f"Neural Playground {__version__}")
+    p.add_argument("--self-test", action="store_true", help="open the window offscreen, visit every tab, train a tiny model, exit 0 when all works")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    g = sub.add_parser("gui", help="open the app (the default)")
+    g.add_argument("file", nargs="?", help="a project file (.npg) to open")
+    g.set_defaults(func=cmd_gui)
+
+    d = sub.add_parser("datasets", help="list the datasets")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_datasets)
+
+    s = sub.add_parser("summary", help="layers, output shapes and parameter counts of a network")
+    s.add_argument("spec", metavar="SPEC", help="network spec (JSON)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_summary)
+
+    t = sub.add_parser("train", help="train headless with a progress bar")
+    t.add_argument("spec", metavar="SPEC", help="network spec (JSON)")
+    t.add_argument("--dataset", required=True, metavar="NAME", help="a dataset name (see `playground datasets`), a CSV file or an image folder")
+    t.add_argument("--data-option", action="append", metavar="KEY=VALUE", help="dataset option, e.g. noise=20 (repeatable)")
+    t.add_argument("--target", metavar="COLUMN", help="target column of a CSV file")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--optimizer", metavar="NAME", help="sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw")
+    t.add_argument("--loss", metavar="NAME", help="auto, cross_entropy, bce_with_logits, hinge, mse, l1, huber")
+    t.add_argument("--schedule", metavar="NAME", help="constant, step, cosine, onecycle")
+    t.add_argument("--momentum", type=float)
+    t.add_argument("--weight-decay", type=float)
+    t.add_argument("--l1", type=float, help="L1 penalty on weights")
+    t.add_argument("--l2", type=float, help="L2 penalty on weights")
+    t.add_argument("--grad-clip", type=float, help="clip the gradient norm to this")
+    t.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after this many epochs without a better validation loss")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--metrics-json", metavar="FILE")
+    t.add_argument("--out", metavar="FILE", help="save the trained model: FILE.npg (project) or FILE.safetensors")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.set_defaults(func=cmd_train)
+    return p
+
+
+def _known_errors():
+    from playground.core.compat import CompatibilityError
+    from playground.core.datasets import DatasetError
+    from playground.core.devices import DeviceError
+    from playground.core.project import ProjectError
+    from playground.core.settings import SettingsError
+    from playground.core.spec import SpecError
+
+    return (
+        CommandError, CompatibilityError, DatasetError, DeviceError, ProjectError,
+        SettingsError, SpecError, OSError,
+    )
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.self_test:
+            return cmd_self_test(args)
+        if args.command is None:
+            args.file = None
+            return cmd_gui(args)
+        return args.func(args)
+    except Exception as exc:
+        if args.debug or not isinstance(exc, _known_errors()):
+            if args.debug:
+                raise
+            message = f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)"
+        else:
+            message = str(exc)
+        message = " ".join(message.split())
+        print(f"playground: error: {message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,118 @@
+"""What a training run reports, as plain numbers and numpy arrays.
+
+The trainer yields these; the engine forwards them across threads, so they
+never hold tensors, modules or widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    total_epochs: int
+    steps_per_epoch: int
+    device: str
+    parameter_count: int
+    layer_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StepMetrics:
+    step: int  # optimizer steps taken so far, 1-based
+    epoch: float  # fractional epoch, for an x axis by epoch
+    loss: float  # mean training loss over the steps since the last report
+    learning_rate: float
+    examples_per_second: float
+    wall_time: float  # seconds since the run started
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    epoch: int  # 1-based
+    step: int
+    train_loss: float
+    val_loss: float
+    train_accuracy: float | None  # None for regression
+    val_accuracy: float | None
+    learning_rate: float
+    wall_time: float
+    examples_per_second: float
+    best_epoch: int
+
+    def as_dict(self) -> dict:
+        out = {
+            "epoch": self.epoch,
+            "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+        }
+        if self.train_accuracy is not None:
+            out["train_accuracy"] = self.train_accuracy
+            out["val_accuracy"] = self.val_accuracy
+        return out
+
+
+@dataclass(frozen=True)
+class GradientNorms:
+    step: int
+    norms: dict[str, float]  # layer name -> L2 norm of its parameters' gradients
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    step: int
+    epoch: float
+    weights: dict[str, np.ndarray]
+    activations: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Paused:
+    step: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    step: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What every ending carries: the history and the weights to keep."""
+
+    epochs_completed: int
+    steps: int
+    best_epoch: int
+    history: tuple[EpochMetrics, ...]
+    state_dict: dict[str, np.ndarray]  # detached CPU copies
+    wall_time: float
+    examples_per_second: float
+
+    def final_metrics(self) -> dict:
+        if not self.history:
+            return {}
+        best = self.history[self.best_epoch - 1] if self.best_epoch else self.history[-1]
+        return best.as_dict()
+
+
+@dataclass(frozen=True)
+class Finished:
+    summary: RunSummary
+    reason: str  # "completed" or "early stopping"
+
+
+@dataclass(frozen=True)
+class Stopped:
+    summary: RunSummary
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+    summary: RunSummary | None  # weights of the last good step, when there was one
+
+
+TERMINAL_EVENTS = (Finished, Stopped, Failed)

@@ -1,0 +1,487 @@
+"""Train a network on a dataset; a generator of events that knows nothing of Qt.
+
+Hot-loop rules (they keep the trainer within a few percent of a bare PyTorch
+loop): the loss is read from the device only every `log_every` steps, the
+per-step bookkeeping is a list append, and the stop/pause flags are plain
+`threading.Event` reads.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from playground.core.compat import check_compatible
+from playground.core.control import RunControl
+from playground.core.events import (
+    EpochMetrics,
+    Failed,
+    Finished,
+    GradientNorms,
+    Paused,
+    Resumed,
+    RunStarted,
+    RunSummary,
+    Snapshot,
+    StepMetrics,
+    Stopped,
+)
+from playground.core.settings import TrainingSettings
+
+NAN_ADVICE = (
+    "try a lower learning rate (e.g. ten times smaller), gradient clipping, "
+    "or a different optimizer"
+)
+EVAL_BATCH = 1024
+PROBE_EXAMPLES = 64
+
+
+def make_optimizer(name: str, params, s: TrainingSettings):
+    import torch
+
+    lr, wd = s.learning_rate, s.weight_decay
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
+    if name == "momentum":
+        return torch.optim.SGD(params, lr=lr, momentum=s.momentum, weight_decay=wd)
+    if name == "nesterov":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=s.momentum, nesterov=True, weight_decay=wd
+        )
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def make_scheduler(optimizer, s: TrainingSettings, steps_per_epoch: int):
+    """A scheduler stepped once per optimizer step, or None for a constant rate."""
+    from torch.optim import lr_scheduler
+
+    total = s.epochs * steps_per_epoch
+    if s.schedule == "constant":
+        return None
+    if s.schedule == "step":
+        return lr_scheduler.StepLR(
+            optimizer, step_size=s.step_size * steps_per_epoch, gamma=s.gamma
+        )
+    if s.schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if s.schedule == "onecycle":
+        return lr_scheduler.OneCycleLR(
+            optimizer, max_lr=s.learning_rate, total_steps=total
+        )
+    raise ValueError(f"unknown schedule {s.schedule!r}")
+
+
+class LossFunction:
+    """The loss and the accuracy counter for one task, on device tensors."""
+
+    def __init__(self, name: str, task: str, num_classes: int | None):
+        import torch.nn.functional as F
+
+        self.name = name
+        self.classification = task == "classification"
+        self.num_classes = num_classes
+        self._F = F
+
+    def targets(self, y):
+        """Turn stored labels into what the loss compares against (done once)."""
+        if not self.classification:
+            return y
+        if self.name == "bce_with_logits":
+            return y.float().unsqueeze(1)
+        if self.name in ("mse", "l1", "huber"):
+            return self._F.one_hot(y, self.num_classes).float()
+        return y
+
+    def __call__(self, out, target):
+        F = self._F
+        if self.name == "cross_entropy":
+            return F.cross_entropy(out, target)
+        if self.name == "bce_with_logits":
+            return F.binary_cross_entropy_with_logits(out, target)
+        if self.name == "hinge":
+            return F.multi_margin_loss(out, target)
+        if self.name == "mse":
+            return F.mse_loss(out, target)
+        if self.name == "l1":
+            return F.l1_loss(out, target)
+        if self.name == "huber":
+            return F.huber_loss(out, target)
+        raise ValueError(f"unknown loss {self.name!r}")
+
+    def correct(self, out, labels):
+        """Number of right answers in a batch, as a device tensor (no sync)."""
+        if out.shape[1] == 1:
+            return ((out[:, 0] > 0).long() == labels).sum()
+        return (out.argmax(1) == labels).sum()
+
+
+def state_to_numpy(model) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+
+class Trainer:
+    """`for event in Trainer(spec, dataset, settings).run(control): ...`
+
+    Every run ends with exactly one Finished, Stopped or Failed event.
+    """
+
+    def __init__(
+        self,
+        spec,
+        dataset,
+        settings: TrainingSettings | None = None,
+        initial_state: dict[str, np.ndarray] | None = None,
+    ):
+        self.spec = spec
+        self.dataset = dataset
+        self.settings = settings or TrainingSettings()
+        self.initial_state = initial_state
+        self.model = None  # the trained torch module, available after run()
+        self._history: list[EpochMetrics] = []
+        self._last_good: dict[str, np.ndarray] | None = None
+        self._steps = 0
+        self._best_epoch = 0
+        self._elapsed = None
+        self._examples = 0
+
+    # -- public -------------------------------------------------------------
+    def run(self, control: RunControl | None = None) -> Iterator[object]:
+        control = control or RunControl()
+        try:
+            yield from self._run(control)
+        except _NonFinite as exc:
+            if self._last_good is not None and self.model is not None:
+                self._load_numpy(self._last_good)
+            yield Failed(str(exc), self._summary(self._last_good))
+        except _USER_ERRORS as exc:
+            yield Failed(str(exc), None)
+        except Exception as exc:  # the run must end in an event, never a traceback
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            yield Failed(
+                f"training failed: {type(exc).__name__}: {message}",
+                self._summary(self._last_good) if self._last_good else None,
+            )
+
+    # -- the loop ------------------------------------------------------------
+    def _run(self, control: RunControl):
+        import torch
+
+        from playground.core.builder import build_model
+        from playground.core.devices import resolve_device
+
+        s, ds = self.settings, self.dataset
+        s.check()
+        loss_name = check_compatible(self.spec, ds, s.loss)
+        device = torch.device(resolve_device(s.device))
+
+        torch.manual_seed(s.seed)
+        model = build_model(self.spec).to(device)
+        self.model = model
+        if self.initial_state is not None:
+            self._load_numpy(self.initial_state)
+        loss_fn = LossFunction(loss_name, ds.task, ds.num_classes)
+        classification = loss_fn.classification
+
+        # (examples, *input_shape); labels (examples,) or targets (examples, T)
+        x_train = torch.as_tensor(ds.x_train, device=device)
+        y_train = torch.as_tensor(ds.y_train, device=device)
+        t_train = loss_fn.targets(y_train)
+        x_val = torch.as_tensor(ds.x_val, device=device)
+        y_val = torch.as_tensor(ds.y_val, device=device)
+        t_val = loss_fn.targets(y_val)
+        probe = x_val[:PROBE_EXAMPLES] if len(x_val) else x_train[:PROBE_EXAMPLES]
+
+        n = len(x_train)
+        batch = min(s.batch_size, n)
+        steps_per_epoch = math.ceil(n / batch)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = make_optimizer(s.optimizer, params, s)
+        scheduler = make_scheduler(optimizer, s, steps_per_epoch)
+        penalized = [p for p in params if p.dim() > 1]  # weights, not biases
+        use_penalty = (s.l1 > 0 or s.l2 > 0) and bool(penalized)
+        layer_groups = _layer_parameter_groups(model)
+        shuffle = torch.Generator().manual_seed(s.seed)
+
+        yield RunStarted(
+            total_epochs=s.epochs,
+            steps_per_epoch=steps_per_epoch,
+            device=str(device),
+            parameter_count=sum(p.numel() for p in params),
+            layer_names=tuple(layer_groups),
+        )
+
+        log_every = s.log_every
+        best_val = math.inf
+        best_state = None
+        bad_epochs = 0
+        step = 0
+        start = time.perf_counter()
+        paused_seconds = 0.0
+        last_report_time = start
+        last_report_examples = 0
+        examples = 0
+        window: list = []  # loss tensors since the last read
+        window_sizes: list[int] = []
+
+        def elapsed() -> float:
+            return time.perf_counter() - start - paused_seconds
+
+        self._elapsed = elapsed
+
+        self._last_good = state_to_numpy(model)
+        for epoch in range(1, s.epochs + 1):
+            model.train()
+            order = torch.randperm(n, generator=shuffle).to(device)
+            epoch_loss_sum = 0.0
+            epoch_examples = 0
+            corrects: list = []
+            for b in range(steps_per_epoch):
+                if control.paused:
+                    yield Paused(step)
+                    t_pause = time.perf_counter()
+                    while not control.wait_while_paused(0.25):
+                        pass
+                    paused_seconds += time.perf_counter() - t_pause
+                    last_report_time += time.perf_counter() - t_pause
+                    if not control.stop_requested:
+                        yield Resumed(step)
+                if control.stop_requested:
+                    self._flush(window, window_sizes)
+                    yield Stopped(self._summary(state_to_numpy(model)))
+                    return
+
+                idx = order[b * batch : (b + 1) * batch]
+                xb, tb = x_train[idx], t_train[idx]
+                out = model(xb)
+                loss = loss_fn(out, tb)
+                total = loss
+                if use_penalty:
+                    if s.l1 > 0:
+                        total = total + s.l1 * sum(p.abs().sum() for p in penalized)
+                    if s.l2 > 0:
+                        total = total + s.l2 * sum(p.square().sum() for p in penalized)
+                size = len(idx)
+                window.append(loss.detach())
+                window_sizes.append(size)
+                if classification:
+                    corrects.append(loss_fn.correct(out.detach(), y_train[idx]))
+                step += 1
+                examples += size
+                self._steps, self._examples = step, examples
+                epoch_examples += size
+                check = step % log_every == 0
+                if check:
+                    mean = self._flush(window, window_sizes)  # raises on NaN/inf
+                    epoch_loss_sum += mean
+                    # These weights produced a finite loss: keep them as the
+                    # fallback should a later step diverge.
+                    self._last_good = state_to_numpy(model)
+
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                if s.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(params, s.grad_clip)
+                if check:
+                    norms = _gradient_norms(layer_groups)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+
+                if check:
+                    now = time.perf_counter()
+                    span = now - last_report_time
+                    rate = (examples - last_report_examples) / span if span > 0 else 0.0
+                    last_report_time, last_report_examples = now, examples
+                    yield StepMetrics(
+                        step=step,
+                        epoch=epoch - 1 + (b + 1) / steps_per_epoch,
+                        loss=mean / max(1, self._last_flush_examples),
+                        learning_rate=optimizer.param_groups[0]["lr"],
+                        examples_per_second=rate,
+                        wall_time=elapsed(),
+                    )
+                    yield GradientNorms(step=step, norms=norms)
+                    if control.take_snapshot_request():
+                        yield self._snapshot(model, probe, step, epoch, b, steps_per_epoch)
+
+            epoch_loss_sum += self._flush(window, window_sizes)
+            train_loss = epoch_loss_sum / epoch_examples
+            train_acc = None
+            if classification:
+                train_acc = float(torch.stack(corrects).sum().item()) / epoch_examples
+            val_loss, val_acc = self._evaluate(model, loss_fn, x_val, t_val, y_val)
+            if not math.isfinite(val_loss):
+                raise _NonFinite(
+                    f"the validation loss became {val_loss} at epoch {epoch}; "
+                    + NAN_ADVICE
+                )
+            if val_loss < best_val:
+                best_val, self._best_epoch, bad_epochs = val_loss, epoch, 0
+                if s.early_stopping:
+                    best_state = state_to_numpy(model)
+            else:
+                bad_epochs += 1
+            now = elapsed()
+            metrics = EpochMetrics(
+                epoch=epoch,
+                step=step,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                train_accuracy=train_acc,
+                val_accuracy=val_acc,
+                learning_rate=optimizer.param_groups[0]["lr"],
+                wall_time=now,
+                examples_per_second=examples / now if now > 0 else 0.0,
+                best_epoch=self._best_epoch,
+            )
+            self._history.append(metrics)
+            self._last_good = state_to_numpy(model)
+            yield metrics
+            if s.early_stopping and bad_epochs >= s.patience:
+                self._load_numpy(best_state)
+                yield Finished(self._summary(best_state), reason="early stopping")
+                return
+
+        final = state_to_numpy(model)
+        if s.early_stopping and best_state is not None:
+            self._load_numpy(best_state)
+            final = best_state
+        yield Finished(self._summary(final), reason="completed")
+
+    # -- helpers --------------------------------------------------------------
+    def _flush(self, window: list, sizes: list[int]) -> float:
+        """Read the pending losses (one device sync); return their example-weighted sum."""
+        if not window:
+            self._last_flush_examples = 0
+            return 0.0
+        import torch
+
+        values = torch.stack(window).tolist()
+        total = 0.0
+        for value, size in zip(values, sizes):
+            if not math.isfinite(value):
+                window.clear()
+                sizes.clear()
+                raise _NonFinite(
+                    f"the loss became {value} near step {self._steps} "
+                    f"(epoch {len(self._history) + 1}); " + NAN_ADVICE
+                )
+            total += value * size
+        self._last_flush_examples = sum(sizes)
+        window.clear()
+        sizes.clear()
+        return total
+
+    _last_flush_examples = 0
+
+    def _evaluate(self, model, loss_fn, x, t, y):
+        import torch
+
+        if len(x) == 0:
+            return float("nan"), None
+        model.eval()
+        loss_sum = 0.0
+        correct = 0
+        with torch.no_grad():
+            for i in range(0, len(x), EVAL_BATCH):
+                out = model(x[i : i + EVAL_BATCH])
+                loss_sum += float(loss_fn(out, t[i : i + EVAL_BATCH])) * len(out)
+                if loss_fn.classification:
+                    correct += int(loss_fn.correct(out, y[i : i + EVAL_BATCH]))
+        model.train()
+        acc = correct / len(x) if loss_fn.classification else None
+        return loss_sum / len(x), acc
+
+    def _snapshot(self, model, probe, step, epoch, b, steps_per_epoch) -> Snapshot:
+        import torch
+
+        activations = {}
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            h = probe
+            for name, layer in model.named_children():
+                h = layer(h)
+                activations[name] = h.detach().cpu().numpy().copy()
+        model.train(was_training)
+        weights = {
+            k: v.detach().cpu().numpy().copy() for k, v in model.named_parameters()
+        }
+        return Snapshot(
+            step=step,
+            epoch=epoch - 1 + (b + 1) / steps_per_epoch,
+            weights=weights,
+            activations=activations,
+        )
+
+    def _load_numpy(self, state):
+        import torch
+
+        if state is None:
+            return
+        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+
+    def _summary(self, state) -> RunSummary:
+        seconds = self._elapsed() if self._elapsed else 0.0
+        return RunSummary(
+            epochs_completed=len(self._history),
+            steps=self._steps,
+            best_epoch=self._best_epoch,
+            history=tuple(self._history),
+            state_dict=state or {},
+            wall_time=seconds,
+            examples_per_second=self._examples / seconds if seconds > 0 else 0.0,
+        )
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _user_errors():
+    from playground.core.compat import CompatibilityError
+    from playground.core.devices import DeviceError
+    from playground.core.settings import SettingsError
+    from playground.core.spec import SpecError
+
+    return (CompatibilityError, DeviceError, SettingsError, SpecError)
+
+
+_USER_ERRORS = _user_errors()
+
+
+def _layer_parameter_groups(model) -> dict[str, list]:
+    """Trainable parameters grouped by top-level layer, named like '2 Linear'."""
+    groups: dict[str, list] = {}
+    for name, layer in model.named_children():
+        params = [p for p in layer.parameters() if p.requires_grad]
+        if params:
+            groups[f"{name} {type(layer).__name__}"] = params
+    return groups
+
+
+def _gradient_norms(groups: dict[str, list]) -> dict[str, float]:
+    import torch
+
+    names, norms = [], []
+    for name, params in groups.items():
+        grads = [p.grad for p in params if p.grad is not None]
+        if grads:
+            names.append(name)
+            norms.append(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(g) for g in grads])))
+    if not norms:
+        return {}
+    values = torch.stack(norms).tolist()
+    return dict(zip(names, values))

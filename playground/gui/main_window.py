@@ -1,0 +1,496 @@
+"""The main window: six tabs, menus, the Train / Pause / Stop toolbar, status."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from playground import __version__
+from playground.core.events import Failed, Finished, Stopped
+from playground.core.project import ProjectError, run_from_summary
+from playground.core.spec import SpecError, load_spec, save_spec
+from playground.gui import preferences
+from playground.gui.engine import TrainingEngine, TrainingJob
+from playground.gui.session import Session
+from playground.gui.tabs.builder_tab import NetworkBuilderTab
+from playground.gui.tabs.curves_tab import TrainingCurvesTab
+from playground.gui.tabs.placeholder_tab import PLACEHOLDERS, PlaceholderTab
+
+TAB_TITLES = (
+    "Network builder",
+    "Convolution filter lab",
+    "Training curves",
+    "Attention heatmaps",
+    "Latent space",
+    "Diffusion steps",
+)
+PROJECT_FILTER = "Neural Playground projects (*.npg)"
+SPEC_FILTER = "Network specs (*.json)"
+
+
+class TorchLoader(QObject):
+    """Imports torch off the GUI thread after the window shows, so the first
+    Train click does not wait 1-2 s and the window paints before torch loads."""
+
+    loaded = Signal(dict)
+
+    def start(self) -> None:
+        threading.Thread(target=self._load, name="torch-import", daemon=True).start()
+
+    def _load(self) -> None:
+        info = {}
+        try:
+            import torch
+
+            from playground.core.devices import describe_device, resolve_device
+
+            info["torch"] = torch.__version__
+            info["cuda"] = bool(torch.cuda.is_available())
+            info["device"] = describe_device(resolve_device("auto"))
+        except Exception as exc:  # shown in About; training will report it too
+            info["error"] = str(exc)
+        self.loaded.emit(info)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.resize(1200, 780)
+        self.session = Session(self)
+        self.engine = TrainingEngine(self)
+        self.torch_info: dict = {}
+        self._last_epoch = None
+        self._total_epochs = 0
+
+        self._build_banner()
+        self._build_tabs()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_status()
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        s, e = self.session, self.engine
+        s.dirty_changed.connect(self._update_title)
+        s.path_changed.connect(self._update_title)
+        s.problem_changed.connect(self._update_actions)
+        e.state_changed.connect(self._update_actions)
+        e.started.connect(self._on_started)
+        e.step_metrics_ready.connect(self._on_steps)
+        e.epoch_metrics_ready.connect(self._on_epochs)
+        e.run_ended.connect(self._on_run_ended)
+        self._update_title()
+        self._update_actions()
+
+        self.torch_loader = TorchLoader(self)
+        self.torch_loader.loaded.connect(self._on_torch_loaded)
+
+    # -- construction -----------------------------------------------------------
+    def _build_banner(self):
+        self.banner = QWidget()
+        self.banner.setObjectName("banner")
+        self.banner.setStyleSheet(
+            "#banner { background: #fdecea; border: 1px solid #f5c2c0; border-radius: 4px; }"
+        )
+        row = QHBoxLayout(self.banner)
+        row.setContentsMargins(8, 4, 8, 4)
+        self.banner_text = QLabel()
+        self.banner_text.setWordWrap(True)
+        close = QPushButton("Dismiss")
+        close.clicked.connect(self.banner.hide)
+        row.addWidget(self.banner_text, 1)
+        row.addWidget(close)
+        self.banner.hide()
+
+    def show_message(self, text: str) -> None:
+        """A problem the user should read, shown in place (no modal pop-up)."""
+        self.banner_text.setText(text)
+        self.banner.show()
+        self.statusBar().showMessage(text, 10_000)
+
+    def _build_tabs(self):
+        self.tabs = QTabWidget()
+        self.builder_tab = NetworkBuilderTab(self.session)
+        self.curves_tab = TrainingCurvesTab(self.session, self.engine)
+        for title in TAB_TITLES:
+            if title == "Network builder":
+                widget = self.builder_tab
+            elif title == "Training curves":
+                widget = self.curves_tab
+            else:
+                widget = PlaceholderTab(title, PLACEHOLDERS[title])
+            self.tabs.addTab(widget, title)
+
+    def _action(self, text, slot, shortcut=None, tip=None):
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self):
+        self.new_action = self._action("&New", self.new_project, QKeySequence.New)
+        self.open_action = self._action("&Open\u2026", self.open_project_dialog, QKeySequence.Open)
+        self.save_action = self._action("&Save", self.save_project, QKeySequence.Save)
+        self.save_as_action = self._action(
+            "Save &As\u2026", self.save_project_as, QKeySequence.SaveAs
+        )
+        self.import_spec_action = self._action(
+            "&Import network (JSON)\u2026", self.import_spec_dialog
+        )
+        self.export_spec_action = self._action(
+            "&Export network (JSON)\u2026", self.export_spec_dialog
+        )
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
+        self.about_action = self._action("&About Neural Playground", self.show_about)
+        self.train_action = self._action(
+            "Train", self.train, "Ctrl+Return", "Train the network on the dataset"
+        )
+        self.pause_action = self._action(
+            "Pause", self.engine.toggle_pause, "Ctrl+P", "Pause or resume training"
+        )
+        self.pause_action.setCheckable(True)
+        self.stop_action = self._action(
+            "Stop", self.engine.stop, "Esc", "Stop training and keep the weights"
+        )
+
+    def _build_menus(self):
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.new_action)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.import_spec_action)
+        file_menu.addAction(self.export_spec_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        train_menu = bar.addMenu("&Train")
+        for a in (self.train_action, self.pause_action, self.stop_action):
+            train_menu.addAction(a)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _build_toolbar(self):
+        bar = QToolBar("Training")
+        bar.setObjectName("trainingToolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        bar.setMovable(False)
+        bar.addAction(self.train_action)
+        bar.addAction(self.pause_action)
+        bar.addAction(self.stop_action)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Device: "))
+        self.device_choice = QComboBox()
+        self.device_choice.setObjectName("deviceChoice")
+        for name, text in (("auto", "auto"), ("cpu", "CPU"), ("cuda", "CUDA GPU"), ("mps", "Apple MPS")):
+            self.device_choice.addItem(text, name)
+        self.device_choice.setToolTip("Where training runs; auto picks CUDA, then MPS, then CPU")
+        self.device_choice.currentIndexChanged.connect(self._on_device_chosen)
+        bar.addWidget(self.device_choice)
+        self.device_label = QLabel("  (loading PyTorch\u2026)")
+        bar.addWidget(self.device_label)
+        self.addToolBar(bar)
+        self.session.settings_changed.connect(self._show_device_setting)
+        self._show_device_setting()
+
+    def _build_status(self):
+        sb = self.statusBar()
+        self.state_label = QLabel("Ready")
+        self.epoch_label = QLabel("Epoch \u2013")
+        self.loss_label = QLabel("Loss \u2013")
+        self.speed_label = QLabel("\u2013 examples/s")
+        for w in (self.state_label, self.epoch_label, self.loss_label, self.speed_label):
+            w.setMinimumWidth(110)
+            sb.addPermanentWidget(w)
+
+    # -- titles and enabled states ---------------------------------------------------
+    @Slot()
+    def _update_title(self, *_):
+        path = self.session.path
+        name = Path(path).name if path else "Untitled"
+        self.setWindowTitle(f"{name}[*] \u2014 Neural Playground")
+        self.setWindowModified(self.session.dirty)
+
+    @Slot()
+    def _update_actions(self, *_):
+        state = self.engine.state
+        idle = state == "idle"
+        can_train = idle and self.session.can_train
+        self.train_action.setEnabled(can_train)
+        reason = self.session.problem if idle else "a run is in progress"
+        self.train_action.setToolTip(
+            "Train the network on the dataset" if can_train else f"Cannot train: {reason}"
+        )
+        self.pause_action.setEnabled(state in ("running", "paused"))
+        self.pause_action.blockSignals(True)
+        self.pause_action.setChecked(state == "paused")
+        self.pause_action.setText("Resume" if state == "paused" else "Pause")
+        self.pause_action.blockSignals(False)
+        self.stop_action.setEnabled(state in ("running", "paused"))
+        for a in (self.new_action, self.open_action, self.import_spec_action):
+            a.setEnabled(idle)
+        self.device_choice.setEnabled(idle)
+        self.state_label.setText(
+            {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping\u2026"}[state]
+        )
+
+    @Slot()
+    def _show_device_setting(self, *_):
+        index = self.device_choice.findData(self.session.settings.device)
+        self.device_choice.blockSignals(True)
+        self.device_choice.setCurrentIndex(max(0, index))
+        self.device_choice.blockSignals(False)
+
+    @Slot(int)
+    def _on_device_chosen(self, index):
+        device = self.device_choice.itemData(index)
+        if device and device != self.session.settings.device:
+            self.session.set_settings(self.session.settings.replace(device=device))
+
+    @Slot(dict)
+    def _on_torch_loaded(self, info: dict):
+        self.torch_info = info
+        if "error" in info:
+            self.device_label.setText("  PyTorch failed to load")
+            self.show_message(f"PyTorch could not be loaded: {info['error']}")
+            return
+        self.device_label.setText(f"  {info['device']}")
+        model = self.device_choice.model()
+        for name, available in (("cuda", info["cuda"]), ("mps", "MPS" in info["device"])):
+            item = model.item(self.device_choice.findData(name))
+            item.setEnabled(bool(available))
+
+    # -- training ----------------------------------------------------------------
+    @Slot()
+    def train(self):
+        if not self.engine.busy and not self.session.can_train:
+            self.show_message(f"Cannot train: {self.session.problem}")
+            return
+        try:
+            dataset = self.session.dataset()
+        except Exception as exc:
+            self.show_message(f"Cannot load the dataset: {exc}")
+            return
+        p = self.session.project
+        job = TrainingJob(
+            spec=p.spec,
+            dataset_name=p.dataset_name,
+            dataset_options=dict(p.dataset_options),
+            settings=p.settings,
+            dataset=dataset,
+        )
+        if not self.engine.start(job):
+            self.show_message("A run is already in progress: stop it first.")
+            return
+        self.banner.hide()
+        self._last_epoch = None
+        self._total_epochs = p.settings.epochs
+        self.tabs.setCurrentWidget(self.curves_tab)
+
+    @Slot(object)
+    def _on_started(self, started):
+        self._total_epochs = started.total_epochs
+        self.epoch_label.setText(f"Epoch 0/{started.total_epochs}")
+
+    @Slot(list)
+    def _on_steps(self, steps):
+        last = steps[-1]
+        self.loss_label.setText(f"Loss {last.loss:.4f}")
+        self.speed_label.setText(f"{last.examples_per_second:,.0f} examples/s")
+
+    @Slot(list)
+    def _on_epochs(self, epochs):
+        last = epochs[-1]
+        self.epoch_label.setText(f"Epoch {last.epoch}/{self._total_epochs}")
+
+    @Slot(object)
+    def _on_run_ended(self, event):
+        summary = getattr(event, "summary", None)
+        if isinstance(event, Finished):
+            ended, message = event.reason, ""
+        elif isinstance(event, Stopped):
+            ended, message = "stopped", ""
+        else:
+            ended, message = "failed", event.message
+            self.show_message(f"Training failed: {event.message}")
+        if summary is not None and (summary.history or summary.state_dict):
+            run = run_from_summary(self.session.project, summary, ended, message)
+            self.session.add_run(run)
+            final = run.history[-1] if run.history else {}
+            text = f"{run.name} {ended}"
+            if "val_accuracy" in final:
+                text += f": validation accuracy {final['val_accuracy']:.1%}"
+            elif "val_loss" in final:
+                text += f": validation loss {final['val_loss']:.4f}"
+            self.statusBar().showMessage(text, 15_000)
+
+    # -- files ------------------------------------------------------------------
+    def _confirm_discard(self) -> bool:
+        """Ask before unsaved work is lost; True when it is fine to go on."""
+        if not self.session.dirty:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            "The project has unsaved changes. Save them first?",
+            QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+            QMessageBox.Save,
+        )
+        if answer == QMessageBox.Save:
+            return self.save_project()
+        return answer == QMessageBox.Discard
+
+    @Slot()
+    def new_project(self):
+        if self.engine.busy or not self._confirm_discard():
+            return
+        self.session.new_project()
+
+    @Slot()
+    def open_project_dialog(self):
+        if self.engine.busy or not self._confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", PROJECT_FILTER)
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path) -> bool:
+        try:
+            self.session.open(path)
+        except ProjectError as exc:
+            self.show_message(f"Could not open the project: {exc}")
+            return False
+        preferences.add_recent_file(str(path))
+        self.banner.hide()
+        return True
+
+    @Slot()
+    def save_project(self) -> bool:
+        if self.session.path is None:
+            return self.save_project_as()
+        return self._save_to(self.session.path)
+
+    @Slot()
+    def save_project_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", "untitled.npg", PROJECT_FILTER)
+        return bool(path) and self._save_to(path)
+
+    def _save_to(self, path) -> bool:
+        try:
+            saved = self.session.save(path)
+        except (OSError, ValueError) as exc:
+            self.show_message(f"Could not save the project: {exc}")
+            return False
+        preferences.add_recent_file(str(saved))
+        self.statusBar().showMessage(f"Saved {saved}", 5_000)
+        return True
+
+    def _fill_recent_menu(self):
+        self.recent_menu.clear()
+        files = preferences.recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(os.path.basename(path))
+            action.setToolTip(path)
+            action.setData(path)
+            action.triggered.connect(self._open_recent)
+        if files:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", preferences.clear_recent_files)
+        else:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    @Slot()
+    def _open_recent(self):
+        path = self.sender().data()
+        if self.engine.busy or not self._confirm_discard():
+            return
+        self.open_project(path)
+
+    @Slot()
+    def import_spec_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Import network", "", SPEC_FILTER)
+        if path:
+            self.import_spec(path)
+
+    def import_spec(self, path) -> bool:
+        try:
+            spec = load_spec(path)
+        except (SpecError, OSError) as exc:
+            self.show_message(f"Could not import the network: {exc}")
+            return False
+        self.session.set_spec(spec)
+        return True
+
+    @Slot()
+    def export_spec_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export network", "network.json", SPEC_FILTER)
+        if path:
+            try:
+                save_spec(self.session.spec, path)
+            except OSError as exc:
+                self.show_message(f"Could not export the network: {exc}")
+
+    # -- about and closing ----------------------------------------------------------
+    def about_text(self) -> str:
+        import numpy
+        import pyqtgraph
+        import PySide6
+        from PySide6.QtCore import qVersion
+
+        torch_version = self.torch_info.get("torch") or sys.modules.get("torch") and sys.modules["torch"].__version__
+        device = self.torch_info.get("device", "PyTorch still loading")
+        return (
+            f"<h3>Neural Playground {__version__}</h3>"
+            "<p>Build, train, look inside and export neural networks.</p>"
+            f"<p>Python {platform.python_version()}<br>"
+            f"PyTorch {torch_version or 'loading'}<br>"
+            f"Qt {qVersion()} (PySide6 {PySide6.__version__})<br>"
+            f"pyqtgraph {pyqtgraph.__version__}<br>numpy {numpy.__version__}<br>"
+            f"Device: {device}</p>"
+        )
+
+    @Slot()
+    def show_about(self):
+        QMessageBox.about(self, "About Neural Playground", self.about_text())
+
+    def closeEvent(self, event):
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        self.engine.shutdown()
+        event.accept()

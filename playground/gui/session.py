@@ -1,0 +1,152 @@
+"""The one mutable holder of the open project; tabs edit it through here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from playground.core.compat import CompatibilityError, check_compatible
+from playground.core.datasets import DatasetError, get_dataset
+from playground.core.project import (
+    Project,
+    RunRecord,
+    load_project,
+    save_project,
+)
+from playground.core.settings import TrainingSettings
+from playground.core.shapes import infer_shapes
+from playground.core.spec import NetworkSpec, SpecError
+from playground.core.templates import default_spec
+
+
+class Session(QObject):
+    project_loaded = Signal()
+    spec_changed = Signal(object)  # NetworkSpec
+    dataset_changed = Signal()
+    settings_changed = Signal(object)  # TrainingSettings
+    runs_changed = Signal()
+    dirty_changed = Signal(bool)
+    path_changed = Signal(str)
+    problem_changed = Signal(str)  # "" when the project can train
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.project = Project(spec=default_spec())
+        self.path: Path | None = None
+        self.dirty = False
+        self.summary = None
+        self.problem = ""
+        self._dataset_cache: dict = {}
+        self._revalidate()
+
+    # -- reading -----------------------------------------------------------------
+    @property
+    def spec(self) -> NetworkSpec:
+        return self.project.spec
+
+    @property
+    def settings(self) -> TrainingSettings:
+        return self.project.settings
+
+    def dataset(self):
+        """The current dataset, loaded once per name and options (may raise)."""
+        p = self.project
+        key = (p.dataset_name, tuple(sorted(p.dataset_options.items())))
+        if key not in self._dataset_cache:
+            self._dataset_cache.clear()
+            self._dataset_cache[key] = get_dataset(p.dataset_name, **p.dataset_options)
+        return self._dataset_cache[key]
+
+    @property
+    def can_train(self) -> bool:
+        return not self.problem
+
+    # -- editing -------------------------------------------------------------------
+    def new_project(self) -> None:
+        self.project = Project(spec=default_spec())
+        self.path = None
+        self._loaded()
+
+    def open(self, path) -> None:
+        """Load a project file; on error raise ProjectError and keep the open one."""
+        project = load_project(path)
+        self.project = project
+        self.path = Path(path)
+        self._loaded()
+
+    def save(self, path=None) -> Path:
+        target = Path(path) if path else self.path
+        if target is None:
+            raise ValueError("no file name given")
+        if target.suffix.lower() != ".npg":
+            target = target.with_suffix(".npg")
+        save_project(self.project, target)
+        self.path = target
+        self.path_changed.emit(str(target))
+        self._set_dirty(False)
+        return target
+
+    def set_spec(self, spec: NetworkSpec) -> None:
+        self.project.spec = spec
+        self._set_dirty(True)
+        self._revalidate()
+        self.spec_changed.emit(spec)
+
+    def set_dataset(self, name: str, options: dict | None = None) -> None:
+        self.project.dataset_name = name
+        self.project.dataset_options = dict(options or {})
+        self._set_dirty(True)
+        self._revalidate()
+        self.dataset_changed.emit()
+
+    def set_settings(self, settings: TrainingSettings) -> None:
+        settings.check()
+        self.project.settings = settings
+        self._set_dirty(True)
+        self._revalidate()
+        self.settings_changed.emit(settings)
+
+    def add_run(self, run: RunRecord) -> None:
+        self.project.runs.append(run)
+        self._set_dirty(True)
+        self.runs_changed.emit()
+
+    def mark_clean(self) -> None:
+        """Forget unsaved changes (after the user chose to discard them)."""
+        self._set_dirty(False)
+
+    # -- internals -------------------------------------------------------------------
+    def _loaded(self) -> None:
+        self._dataset_cache.clear()
+        self._set_dirty(False)
+        self._revalidate()
+        self.path_changed.emit(str(self.path) if self.path else "")
+        self.project_loaded.emit()
+        self.spec_changed.emit(self.project.spec)
+        self.dataset_changed.emit()
+        self.settings_changed.emit(self.project.settings)
+        self.runs_changed.emit()
+
+    def _set_dirty(self, dirty: bool) -> None:
+        if dirty != self.dirty:
+            self.dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+    def _revalidate(self) -> None:
+        problem = ""
+        try:
+            self.summary = infer_shapes(self.project.spec)
+        except SpecError as exc:
+            self.summary = None
+            problem = str(exc)
+        if not problem:
+            try:
+                check_compatible(
+                    self.project.spec, self.dataset(), self.project.settings.loss
+                )
+            except (CompatibilityError, DatasetError) as exc:
+                problem = str(exc)
+        if problem != self.problem:
+            self.problem = problem
+            self.problem_changed.emit(problem)

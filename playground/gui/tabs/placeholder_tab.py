@@ -1,0 +1,52 @@
+"""A tab whose contents arrive in a later release: says what will be there."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+class PlaceholderTab(QWidget):
+    def __init__(self, title: str, text: str, parent=None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        heading = QLabel(f"<h2>{title}</h2>")
+        heading.setAlignment(Qt.AlignCenter)
+        body = QLabel(text)
+        body.setWordWrap(True)
+        body.setAlignment(Qt.AlignCenter)
+        body.setMaximumWidth(640)
+        body.setObjectName("placeholderText")
+        layout.addWidget(heading)
+        layout.addWidget(body, 0, Qt.AlignHCenter)
+        soon = QLabel("<i>Coming in a later version of Neural Playground.</i>")
+        soon.setAlignment(Qt.AlignCenter)
+        layout.addWidget(soon)
+        layout.addStretch(2)
+
+
+PLACEHOLDERS = {
+    "Convolution filter lab": (
+        "Edit a convolution kernel and watch it act on a real image: presets "
+        "(blur, sharpen, edges, Laplacian, Sobel), stride, padding and dilation "
+        "with the output-size formula filled in, a step-through of the "
+        "multiply-and-add, learning a 3x3 filter from a target image, and the "
+        "filters, feature maps and saliency of a trained CNN."
+    ),
+    "Attention heatmaps": (
+        "Type a sequence and see softmax(QK\u1d40/\u221ad\u2096)V at work: the "
+        "attention matrix of every head and layer as a heatmap, queries, keys "
+        "and values side by side, and how positional encodings change it."
+    ),
+    "Latent space": (
+        "Train an autoencoder or a variational autoencoder and explore its "
+        "latent space: the codes of the whole dataset as a scatter coloured by "
+        "class, decode any point you click, and interpolate between two inputs."
+    ),
+    "Diffusion steps": (
+        "Watch a diffusion model at work: the forward process adding noise step "
+        "by step (with its closed form), the noise schedule, and a trained "
+        "denoiser turning pure noise back into data, one step at a time."
+    ),
+}

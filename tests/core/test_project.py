@@ -1,0 +1,137 @@
+"""The project file: round trip, damaged files, atomic saves."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from playground.core.project import (
+    Project,
+    ProjectError,
+    RunRecord,
+    load_project,
+    save_project,
+)
+from playground.core.settings import TrainingSettings
+from playground.core.templates import default_spec
+
+
+def sample_project():
+    p = Project(spec=default_spec(), dataset_name="xor", dataset_options={"noise": 10})
+    p.settings = TrainingSettings(epochs=7, learning_rate=0.1)
+    p.runs.append(
+        RunRecord(
+            name="run-1",
+            settings=p.settings,
+            dataset={"name": "xor", "options": {"noise": 10}},
+            ended="completed",
+            history=[{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6, "train_accuracy": 0.7, "val_accuracy": 0.65}],
+            best_epoch=1,
+            weights={"0.weight": np.arange(8, dtype=np.float32).reshape(4, 2), "0.bias": np.ones(4, np.float32)},
+        )
+    )
+    return p
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "p.npg"
+    original = sample_project()
+    save_project(original, path)
+    loaded = load_project(path)
+    assert loaded.spec == original.spec
+    assert loaded.settings == original.settings
+    assert (loaded.dataset_name, loaded.dataset_options) == ("xor", {"noise": 10})
+    run = loaded.runs[0]
+    assert run.history == original.runs[0].history
+    assert run.best_epoch == 1 and run.ended == "completed"
+    for key, value in original.runs[0].weights.items():
+        np.testing.assert_array_equal(run.weights[key], value)
+    assert loaded.next_run_name() == "run-2"
+
+
+def test_nothing_pickled_inside(tmp_path):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(zf.namelist()) == ["metrics/run-1.json", "project.json", "weights/run-1.safetensors"]
+        doc = json.loads(zf.read("project.json"))
+    assert doc["format"] == "playground-project" and doc["schema_version"] == 1
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (b"", "not a Neural Playground project"),
+        (b"PK\x03\x04 truncated", "not a Neural Playground project"),
+        (None, "no project.json"),
+    ],
+)
+def test_damaged_files_are_refused(tmp_path, content, message):
+    path = tmp_path / "bad.npg"
+    if content is None:
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("evil.pkl", b"\x80\x04K\x01.")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ProjectError, match=message):
+        load_project(path)
+
+
+def _rewrite(path, doc):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("project.json", json.dumps(doc))
+
+
+def test_newer_schema_and_wrong_types(tmp_path):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    with zipfile.ZipFile(path) as zf:
+        doc = json.loads(zf.read("project.json"))
+    _rewrite(path, {**doc, "schema_version": 99})
+    with pytest.raises(ProjectError, match="newer Neural Playground"):
+        load_project(path)
+    _rewrite(path, {**doc, "training": {"epochs": "many"}})
+    with pytest.raises(ProjectError, match="epochs"):
+        load_project(path)
+    _rewrite(path, {**doc, "runs": doc["runs"]})  # weights member now missing
+    with pytest.raises(ProjectError, match="weights/run-1.safetensors is missing"):
+        load_project(path)
+
+
+def test_truncated_file(tmp_path):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ProjectError):
+        load_project(path)
+
+
+def test_a_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    before = path.read_bytes()
+    bad = sample_project()
+    bad.runs[0].name = "../escape"
+    with pytest.raises(ProjectError):
+        save_project(bad, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["p.npg"]
+
+
+def test_a_crash_mid_write_leaves_no_temp_file_and_the_old_project(tmp_path, monkeypatch):
+    import safetensors.numpy
+
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(safetensors.numpy, "save", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_project(sample_project(), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["p.npg"]

@@ -1,0 +1,312 @@
+"""The trainer, without Qt: it learns, stops, pauses, fails well and repeats."""
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from playground.core.compat import CompatibilityError, check_compatible
+from playground.core.control import RunControl
+from playground.core.datasets import get_dataset
+from playground.core.events import (
+    TERMINAL_EVENTS,
+    EpochMetrics,
+    Failed,
+    Finished,
+    GradientNorms,
+    Paused,
+    Resumed,
+    RunStarted,
+    Snapshot,
+    StepMetrics,
+    Stopped,
+)
+from playground.core.settings import LOSSES, OPTIMIZERS, SCHEDULES, SettingsError, TrainingSettings
+from playground.core.spec import LayerSpec, NetworkSpec
+from playground.core.templates import default_spec
+from playground.core.trainer import Trainer
+
+
+def mlp(input_shape, hidden, out, act="Tanh", flatten=False):
+    layers = [LayerSpec("Flatten", {})] if flatten else []
+    for h in hidden:
+        layers += [LayerSpec("Linear", {"out_features": h}), LayerSpec(act, {})]
+    layers.append(LayerSpec("Linear", {"out_features": out}))
+    return NetworkSpec(input_shape=tuple(input_shape), layers=tuple(layers))
+
+
+def run(spec, dataset, control=None, **settings):
+    events = list(Trainer(spec, dataset, TrainingSettings(**settings)).run(control))
+    terminals = [e for e in events if isinstance(e, TERMINAL_EVENTS)]
+    assert len(terminals) == 1 and events[-1] is terminals[0]
+    return events, terminals[0]
+
+
+def epochs_of(events):
+    return [e for e in events if isinstance(e, EpochMetrics)]
+
+
+def test_learns_circle_with_the_default_network():
+    ds = get_dataset("circle", seed=1)
+    events, end = run(default_spec(), ds, epochs=40, learning_rate=0.03, device="cpu")
+    assert isinstance(end, Finished) and end.reason == "completed"
+    history = epochs_of(events)
+    assert len(history) == 40
+    assert history[-1].val_accuracy >= 0.95
+    assert history[-1].train_loss < history[0].train_loss
+
+
+def test_learns_xor():
+    ds = get_dataset("xor", seed=2)
+    events, end = run(mlp((2,), [8, 8], 2), ds, epochs=30, learning_rate=0.02, device="cpu")
+    assert isinstance(end, Finished)
+    assert epochs_of(events)[-1].val_accuracy >= 0.9
+
+
+def test_regression_on_sine_reduces_the_loss():
+    ds = get_dataset("sine", seed=0)
+    events, end = run(mlp((1,), [16], 1), ds, epochs=60, learning_rate=0.02, batch_size=16, device="cpu")
+    history = epochs_of(events)
+    assert isinstance(end, Finished)
+    assert history[-1].val_loss < 0.5 * history[0].val_loss
+    assert history[-1].train_accuracy is None and history[-1].val_accuracy is None
+
+
+def test_events_carry_metrics_gradient_norms_and_run_info():
+    ds = get_dataset("circle", points=200)
+    events, end = run(default_spec(), ds, epochs=2, log_every=5, device="cpu")
+    started = events[0]
+    assert isinstance(started, RunStarted)
+    assert started.steps_per_epoch == math.ceil(len(ds.x_train) / 10)
+    assert started.parameter_count == 25
+    steps = [e for e in events if isinstance(e, StepMetrics)]
+    assert [s.step for s in steps] == list(range(5, 5 * len(steps) + 1, 5))
+    assert all(s.loss > 0 and s.learning_rate == 0.03 for s in steps)
+    norms = [e for e in events if isinstance(e, GradientNorms)]
+    assert len(norms) == len(steps)
+    # one entry per layer with parameters, named by index and type
+    assert list(norms[0].norms) == ["0 Linear", "2 Linear", "4 Linear"]
+    assert all(v >= 0 for v in norms[0].norms.values())
+    assert end.summary.steps == 2 * started.steps_per_epoch
+    assert set(end.summary.state_dict) == {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}
+    assert end.summary.examples_per_second > 0
+
+
+def test_seeded_runs_repeat_exactly_and_seeds_differ():
+    ds = get_dataset("spiral", points=200, noise=10)
+    spec = mlp((2,), [8], 2)
+    _, a = run(spec, ds, epochs=3, seed=7, device="cpu")
+    _, b = run(spec, ds, epochs=3, seed=7, device="cpu")
+    _, c = run(spec, ds, epochs=3, seed=8, device="cpu")
+    assert [m.val_loss for m in a.summary.history] == [m.val_loss for m in b.summary.history]
+    for key, value in a.summary.state_dict.items():
+        np.testing.assert_array_equal(value, b.summary.state_dict[key])
+    assert a.summary.history[-1].val_loss != c.summary.history[-1].val_loss
+
+
+def test_early_stopping_restores_the_best_weights():
+    # A wide net on a few noisy points overfits quickly: validation loss turns up.
+    ds = get_dataset("gaussian", points=60, noise=50, seed=3)
+    spec = mlp((2,), [64, 64], 2, act="ReLU")
+    trainer = Trainer(
+        spec, ds, TrainingSettings(epochs=400, learning_rate=0.01, early_stopping=True, patience=5, device="cpu")
+    )
+    events = list(trainer.run())
+    end = events[-1]
+    assert isinstance(end, Finished) and end.reason == "early stopping"
+    summary = end.summary
+    assert summary.epochs_completed < 400
+    assert summary.epochs_completed - summary.best_epoch == 5
+    best = summary.history[summary.best_epoch - 1]
+    assert best.val_loss == min(m.val_loss for m in summary.history)
+    # the model left behind is the best one, not the last one
+    import torch
+
+    with torch.no_grad():
+        out = trainer.model(torch.as_tensor(ds.x_val))
+        val_loss = torch.nn.functional.cross_entropy(out, torch.as_tensor(ds.y_val)).item()
+    assert val_loss == pytest.approx(best.val_loss, rel=1e-5)
+    assert summary.final_metrics()["val_loss"] == best.val_loss
+
+
+def test_a_diverging_run_fails_with_advice_and_keeps_finite_weights():
+    ds = get_dataset("plane", points=300, seed=0)
+    events, end = run(mlp((2,), [8], 1), ds, epochs=50, optimizer="sgd", learning_rate=80.0, device="cpu")
+    assert isinstance(end, Failed)
+    assert "learning rate" in end.message
+    assert "nan" in end.message.lower() or "inf" in end.message.lower()
+    assert end.summary is not None and end.summary.state_dict
+    for value in end.summary.state_dict.values():
+        assert np.isfinite(value).all()
+
+
+def test_stop_ends_in_stopped_with_weights():
+    ds = get_dataset("circle")
+    control = RunControl()
+    events = []
+    for event in Trainer(default_spec(), ds, TrainingSettings(epochs=1000, device="cpu")).run(control):
+        events.append(event)
+        if isinstance(event, StepMetrics) and event.step >= 30:
+            control.stop()
+    end = events[-1]
+    assert isinstance(end, Stopped)
+    assert sum(isinstance(e, TERMINAL_EVENTS) for e in events) == 1
+    assert end.summary.steps <= 31  # honoured before the next batch
+    assert end.summary.state_dict
+
+
+def test_pause_blocks_between_batches_and_resume_continues():
+    ds = get_dataset("circle", points=100)
+    control = RunControl()
+    control.pause()
+    resumed_at = []
+
+    def resume_later():
+        time.sleep(0.3)
+        resumed_at.append(time.perf_counter())
+        control.resume()
+
+    threading.Thread(target=resume_later).start()
+    t0 = time.perf_counter()
+    events = list(Trainer(default_spec(), ds, TrainingSettings(epochs=2, device="cpu")).run(control))
+    kinds = [type(e) for e in events]
+    assert kinds.index(Paused) < kinds.index(Resumed) < kinds.index(StepMetrics)
+    assert isinstance(events[-1], Finished)
+    assert time.perf_counter() - t0 >= 0.3
+    # paused time does not count as training time
+    assert events[-1].summary.wall_time < time.perf_counter() - t0 - 0.25
+
+
+def test_stop_while_paused():
+    control = RunControl()
+    control.pause()
+    threading.Timer(0.2, control.stop).start()
+    events = list(Trainer(default_spec(), get_dataset("circle"), TrainingSettings(device="cpu")).run(control))
+    assert isinstance(events[-1], Stopped)
+
+
+def test_snapshot_on_request_has_weights_and_activations():
+    ds = get_dataset("circle")
+    control = RunControl()
+    control.request_snapshot()
+    events, _ = run(default_spec(), ds, control=control, epochs=1, device="cpu")
+    snaps = [e for e in events if isinstance(e, Snapshot)]
+    assert len(snaps) == 1
+    snap = snaps[0]
+    assert snap.weights["0.weight"].shape == (4, 2)
+    assert [a.shape[1:] for a in snap.activations.values()] == [(4,), (4,), (2,), (2,), (1,)]
+    assert isinstance(snap.weights["0.weight"], np.ndarray)
+
+
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_every_optimizer_trains(optimizer):
+    ds = get_dataset("circle", points=100)
+    events, end = run(default_spec(), ds, epochs=2, optimizer=optimizer, learning_rate=0.01, device="cpu")
+    assert isinstance(end, Finished)
+
+
+@pytest.mark.parametrize("schedule", list(SCHEDULES))
+def test_every_schedule_changes_the_rate_as_promised(schedule):
+    ds = get_dataset("circle", points=100)
+    events, end = run(
+        default_spec(), ds, epochs=4, schedule=schedule, step_size=2, gamma=0.5,
+        learning_rate=0.01, device="cpu", log_every=1,
+    )
+    rates = [m.learning_rate for m in epochs_of(events)]
+    if schedule == "constant":
+        assert rates == [0.01] * 4
+    elif schedule == "step":
+        assert rates == pytest.approx([0.01, 0.005, 0.005, 0.0025])
+    elif schedule == "cosine":
+        assert rates[0] < 0.01 and rates[-1] == pytest.approx(0.0, abs=1e-9)
+    else:  # one-cycle warms up, then anneals far below the peak
+        steps = [e.learning_rate for e in events if isinstance(e, StepMetrics)]
+        assert max(steps) > steps[0] and steps[-1] < 0.001
+
+
+@pytest.mark.parametrize(
+    "loss,dataset,out",
+    [
+        ("cross_entropy", "iris", 3),
+        ("hinge", "iris", 3),
+        ("mse", "iris", 3),
+        ("bce_with_logits", "circle", 1),
+        ("mse", "sine", 1),
+        ("l1", "sine", 1),
+        ("huber", "sine", 1),
+    ],
+)
+def test_losses(loss, dataset, out):
+    ds = get_dataset(dataset)
+    spec = mlp(ds.input_shape, [8], out)
+    events, end = run(spec, ds, epochs=3, loss=loss, learning_rate=0.01, device="cpu")
+    assert isinstance(end, Finished), getattr(end, "message", "")
+    assert all(math.isfinite(m.val_loss) for m in epochs_of(events))
+
+
+def test_loss_names_are_all_covered():
+    assert set(LOSSES) == {"auto", "cross_entropy", "bce_with_logits", "hinge", "mse", "l1", "huber"}
+
+
+def test_l2_penalty_shrinks_weights():
+    ds = get_dataset("circle", points=200)
+    spec = mlp((2,), [16], 2)
+    _, plain = run(spec, ds, epochs=10, device="cpu")
+    _, reg = run(spec, ds, epochs=10, l2=0.05, device="cpu")
+    norm = lambda s: sum(float((v**2).sum()) for k, v in s.state_dict.items() if k.endswith("weight"))
+    assert norm(reg.summary) < 0.7 * norm(plain.summary)
+
+
+def test_images_train_with_a_cnn():
+    ds = get_dataset("digits")
+    spec = NetworkSpec(
+        input_shape=(1, 8, 8),
+        layers=(
+            LayerSpec("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}),
+            LayerSpec("ReLU", {}),
+            LayerSpec("MaxPool2d", {"kernel_size": 2}),
+            LayerSpec("Flatten", {}),
+            LayerSpec("Linear", {"out_features": 10}),
+        ),
+    )
+    events, end = run(spec, ds, epochs=3, batch_size=32, learning_rate=0.01, device="cpu")
+    assert isinstance(end, Finished)
+    assert epochs_of(events)[-1].val_accuracy > 0.8
+
+
+def test_mismatched_network_and_dataset_are_refused_with_a_clear_message():
+    iris = get_dataset("iris")
+    with pytest.raises(CompatibilityError, match=r"expects input \[2\] but 'iris' gives \[4\]"):
+        check_compatible(default_spec(), iris)
+    with pytest.raises(CompatibilityError, match="outputs 2 values but 'iris' has 3 classes"):
+        check_compatible(mlp((4,), [4], 2), iris)
+    with pytest.raises(CompatibilityError, match="regression"):
+        check_compatible(mlp((1,), [4], 1), get_dataset("sine"), "cross_entropy")
+    # the trainer reports the same problem as its one terminal event
+    events = list(Trainer(default_spec(), iris, TrainingSettings(device="cpu")).run())
+    assert len(events) == 1 and isinstance(events[0], Failed)
+    assert "expects input" in events[0].message
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(SettingsError, match="learning_rate"):
+        TrainingSettings().replace(learning_rate=-1.0)
+    with pytest.raises(SettingsError, match="optimizer must be one of"):
+        TrainingSettings().replace(optimizer="adamax")
+    with pytest.raises(SettingsError, match="epochs must be a whole number"):
+        TrainingSettings().replace(epochs=2.5)
+    with pytest.raises(SettingsError, match="unknown training setting"):
+        TrainingSettings.from_dict({"epochz": 3})
+    assert TrainingSettings.from_dict(TrainingSettings().to_dict()) == TrainingSettings()
+
+
+def test_cuda_when_missing_is_a_clear_failure():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    events = list(Trainer(default_spec(), get_dataset("circle"), TrainingSettings(device="cuda")).run())
+    assert isinstance(events[-1], Failed)
+    assert "no CUDA GPU" in events[-1].message

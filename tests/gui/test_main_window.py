@@ -1,0 +1,178 @@
+"""Click through the real main window, offscreen."""
+
+import zipfile
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QToolButton
+
+from playground.core.project import load_project
+from playground.core.spec import NetworkSpec, save_spec
+from playground.core.templates import default_spec
+from playground.gui.main_window import TAB_TITLES
+
+
+def toolbar_button(window, action) -> QToolButton:
+    for bar in window.findChildren(type(window.addToolBar("x"))):
+        button = bar.widgetForAction(action)
+        if button is not None:
+            return button
+    raise AssertionError(f"no toolbar button for {action.text()}")
+
+
+def quick(window, epochs=3):
+    session = window.session
+    session.set_settings(session.settings.replace(epochs=epochs, device="cpu"))
+
+
+def test_six_tabs_in_order_and_later_tabs_say_what_comes(window):
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == list(TAB_TITLES)
+    for i in (1, 3, 4, 5):
+        texts = [l.text() for l in window.tabs.widget(i).findChildren(QLabel)]
+        assert any(len(t) > 80 for t in texts), titles[i]
+
+
+def test_new_project_can_train_at_once(window):
+    assert window.session.project.dataset_name == "circle"
+    assert window.train_action.isEnabled()
+    assert not window.pause_action.isEnabled() and not window.stop_action.isEnabled()
+    table = window.builder_tab.table
+    assert table.rowCount() == 5
+    assert table.item(0, 2).text() == "[4]" and table.item(0, 3).text() == "12"
+    assert "25" in window.builder_tab.totals.text()
+
+
+def test_train_from_the_toolbar_moves_the_curves(qtbot, window):
+    quick(window, epochs=4)
+    curves = window.curves_tab.curves
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        qtbot.mouseClick(toolbar_button(window, window.train_action), Qt.LeftButton)
+        assert window.tabs.currentWidget() is window.curves_tab
+        assert not window.train_action.isEnabled()
+    assert curves.point_count("val_loss") == 4
+    assert curves.point_count("val_acc") == 4
+    assert curves.point_count("step_loss") > 0
+    assert window.epoch_label.text() == "Epoch 4/4"
+    assert "examples/s" in window.speed_label.text()
+    assert [r.name for r in window.session.project.runs] == ["run-1"]
+    assert window.session.dirty and window.isWindowModified()
+    assert window.train_action.isEnabled()
+    assert window.curves_tab.run_choice.count() == 2
+
+
+def test_pause_resume_and_stop_buttons(qtbot, window):
+    quick(window, epochs=10_000)
+    curves = window.curves_tab.curves
+    qtbot.mouseClick(toolbar_button(window, window.train_action), Qt.LeftButton)
+    qtbot.waitUntil(lambda: curves.point_count("step_loss") > 0, timeout=20_000)
+    qtbot.mouseClick(toolbar_button(window, window.pause_action), Qt.LeftButton)
+    assert window.engine.state == "paused" and window.pause_action.text() == "Resume"
+    assert window.state_label.text() == "Paused"
+    qtbot.mouseClick(toolbar_button(window, window.pause_action), Qt.LeftButton)
+    assert window.engine.state == "running"
+    with qtbot.waitSignal(window.engine.stopped, timeout=10_000):
+        qtbot.mouseClick(toolbar_button(window, window.stop_action), Qt.LeftButton)
+    assert window.session.project.runs[-1].ended == "stopped"
+
+
+def test_a_mismatched_dataset_disables_train_with_the_reason(qtbot, window):
+    builder = window.builder_tab
+    builder.dataset_choice.setCurrentIndex(builder.dataset_choice.findData("iris"))
+    assert window.session.project.dataset_name == "iris"
+    assert not window.train_action.isEnabled()
+    assert "expects input [2] but 'iris' gives [4]" in builder.problem.text()
+    assert "Cannot train" in window.train_action.toolTip()
+    qtbot.mouseClick(builder.fit_button, Qt.LeftButton)
+    assert window.session.spec.input_shape == (4,)
+    assert builder.problem.text() == ""
+    assert window.train_action.isEnabled()
+
+
+def test_editing_settings_in_the_builder_reaches_the_project(window):
+    b = window.builder_tab
+    b.epochs.setValue(7)
+    b.learning_rate.setValue(0.1)
+    b.optimizer.setCurrentIndex(b.optimizer.findData("sgd"))
+    s = window.session.settings
+    assert (s.epochs, s.learning_rate, s.optimizer) == (7, 0.1, "sgd")
+
+
+def test_a_failed_run_shows_its_message_in_place(qtbot, window):
+    window.builder_tab.dataset_choice.setCurrentIndex(window.builder_tab.dataset_choice.findData("plane"))
+    window.session.set_settings(
+        window.session.settings.replace(optimizer="sgd", learning_rate=80.0, epochs=50, device="cpu")
+    )
+    with qtbot.waitSignal(window.engine.failed, timeout=30_000):
+        window.train()
+    assert window.banner.isVisible()
+    assert "learning rate" in window.banner_text.text()
+    assert window.train_action.isEnabled()
+
+
+def test_save_and_open_round_trip(qtbot, window, tmp_path):
+    quick(window, epochs=2)
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    path = tmp_path / "work.npg"
+    assert window._save_to(path)
+    assert not window.session.dirty
+    assert window.windowTitle().startswith("work.npg")
+    project = load_project(path)
+    assert project.runs[0].history and project.runs[0].weights
+    window.session.new_project()
+    assert window.open_project(path)
+    assert window.session.project.runs[0].name == "run-1"
+    assert window.curves_tab.curves.point_count("val_loss") == 2
+
+
+def test_a_damaged_project_gives_a_message_and_keeps_the_open_one(window, tmp_path):
+    bad = tmp_path / "bad.npg"
+    bad.write_bytes(b"not a zip at all")
+    before = window.session.project
+    assert not window.open_project(bad)
+    assert window.banner.isVisible() and "bad.npg" in window.banner_text.text()
+    assert window.session.project is before
+    pickled = tmp_path / "pickle.npg"
+    with zipfile.ZipFile(pickled, "w") as zf:
+        zf.writestr("data.pkl", b"\x80\x04K\x01.")
+    assert not window.open_project(pickled)
+    assert "project.json" in window.banner_text.text()
+
+
+def test_import_network_json(window, tmp_path):
+    spec = NetworkSpec(input_shape=(2,), layers=default_spec().layers[2:])
+    path = tmp_path / "net.json"
+    save_spec(spec, path)
+    assert window.import_spec(path)
+    assert window.builder_tab.table.rowCount() == 3
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "playground-network", "version": 1, "input_shape": [2], "layers": [{"type": "Linar"}]}')
+    assert not window.import_spec(broken)
+    assert "Linar" in window.banner_text.text()
+
+
+def test_closing_mid_training_stops_cleanly(qtbot, window):
+    quick(window, epochs=10_000)
+    window.train()
+    qtbot.waitUntil(lambda: window.curves_tab.curves.point_count("step_loss") > 0, timeout=20_000)
+    window.close()  # the fixture asserts that the engine is idle afterwards
+    assert not window.engine.busy
+
+
+def test_closing_with_unsaved_changes_asks_and_can_cancel(window, answers):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.session.set_settings(window.session.settings.replace(epochs=5))
+    answers["question"] = QMessageBox.Cancel
+    assert not window.close()
+    assert answers["asked"] == 1 and window.isVisible()
+    answers["question"] = QMessageBox.Discard
+
+
+def test_about_lists_versions_and_device(qtbot, window):
+    with qtbot.waitSignal(window.torch_loader.loaded, timeout=30_000):
+        window.torch_loader.start()
+    text = window.about_text()
+    for word in ("Neural Playground", "Python", "PyTorch", "Qt", "pyqtgraph", "Device"):
+        assert word in text
+    assert "CPU" in window.device_label.text() or "CUDA" in window.device_label.text()
