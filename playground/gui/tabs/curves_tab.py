@@ -96,6 +96,9 @@ class TrainingCurvesTab(QWidget):
     def _on_project_loaded(self) -> None:
         self._live_epochs = []
         self.curves.clear()
+        # runs_changed comes after project_loaded: fill the list now so the
+        # newest run can be chosen.
+        self._refresh_runs()
         runs = self.session.project.runs
         if runs:
             self.heading.setText(f"{len(runs)} run(s) in this project.")
