@@ -231,6 +231,11 @@ class TrainingEngine(QObject):
     def _on_thread_finished(self) -> None:
         if self._thread is None:
             return
+        sender = self.sender()
+        if sender is not None and sender is not self._thread:
+            # A queued finished of a thread that shutdown() already handled,
+            # arriving after the next run started: not this run's end.
+            return
         self._timer.stop()
         self._drain()
         worker, thread = self._worker, self._thread

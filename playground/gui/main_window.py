@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import os
 import platform
 import sys
@@ -265,6 +267,7 @@ class MainWindow(QMainWindow):
         for a in (self.new_action, self.open_action, self.import_spec_action):
             a.setEnabled(idle)
         self.device_choice.setEnabled(idle)
+        self.builder_tab.set_editable(idle)
         self.state_label.setText(
             {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping\u2026"}[state]
         )
@@ -285,6 +288,10 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_torch_loaded(self, info: dict):
         self.torch_info = info
+        # torch leaves ~100k long-lived objects; a full collection walking
+        # them stalls the window 100+ ms mid-training. Freeze them once.
+        gc.collect()
+        gc.freeze()
         if "error" in info:
             self.device_label.setText("  PyTorch failed to load")
             self.show_message(f"PyTorch could not be loaded: {info['error']}")
@@ -350,6 +357,14 @@ class MainWindow(QMainWindow):
             self.show_message(f"Training failed: {event.message}")
         if summary is not None and (summary.history or summary.state_dict):
             run = run_from_summary(self.session.project, summary, ended, message)
+            job = self.engine.last_job
+            if job is not None:
+                # What the run was started with, not what the panels say now.
+                run = dataclasses.replace(
+                    run,
+                    settings=job.settings,
+                    dataset={"name": job.dataset_name, "options": dict(job.dataset_options)},
+                )
             self.session.add_run(run)
             final = run.history[-1] if run.history else {}
             text = f"{run.name} {ended}"
@@ -489,8 +504,16 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Neural Playground", self.about_text())
 
     def closeEvent(self, event):
+        # Stop first: the run it ends joins the project, so the question
+        # below covers it and a Save keeps it.
+        if not self.engine.shutdown():
+            self.show_message(
+                "Training did not stop within 30 seconds; the window stays open. "
+                "Try closing it again in a moment."
+            )
+            event.ignore()
+            return
         if not self._confirm_discard():
             event.ignore()
             return
-        self.engine.shutdown()
         event.accept()

@@ -176,3 +176,92 @@ def test_about_lists_versions_and_device(qtbot, window):
     for word in ("Neural Playground", "Python", "PyTorch", "Qt", "pyqtgraph", "Device"):
         assert word in text
     assert "CPU" in window.device_label.text() or "CUDA" in window.device_label.text()
+
+
+def menu_action(window, menu_title, text):
+    """The action a user clicks in the menu bar (mnemonics ignored)."""
+    for menu_action_ in window.menuBar().actions():
+        if menu_action_.text().replace("&", "") == menu_title:
+            for action in menu_action_.menu().actions():
+                if action.text().replace("&", "").rstrip("\u2026") == text:
+                    return action
+    raise AssertionError(f"no {menu_title} \u25b8 {text}")
+
+
+def test_curves_draw_every_point_and_the_status_bar_shows_the_loss(qtbot, window):
+    quick(window, epochs=3)
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    curves = window.curves_tab.curves
+    for key in ("train_loss", "val_loss", "train_acc", "val_acc", "step_loss"):
+        assert curves.drawn_count(key) == curves.point_count(key) > 0, key
+    loss = float(window.loss_label.text().split()[1])
+    assert 0 < loss < 5
+
+
+def test_inputs_are_locked_while_training_and_the_run_keeps_its_settings(qtbot, window):
+    quick(window, epochs=10_000)
+    b = window.builder_tab
+    window.train()
+    assert not b.data_box.isEnabled() and not b.train_box.isEnabled()
+    assert not b.fit_button.isEnabled()
+    # a script (or a later tab) may still change the project mid-run
+    window.session.set_settings(window.session.settings.replace(learning_rate=0.5))
+    qtbot.waitUntil(lambda: window.curves_tab.curves.point_count("step_loss") > 0, timeout=20_000)
+    with qtbot.waitSignal(window.engine.run_ended, timeout=10_000):
+        window.engine.stop()
+    run = window.session.project.runs[-1]
+    assert run.settings.learning_rate == 0.03 and run.settings.epochs == 10_000
+    assert run.dataset["name"] == "circle"
+    assert b.data_box.isEnabled() and b.train_box.isEnabled()
+
+
+def test_closing_mid_training_keeps_the_run_when_the_user_cancels(qtbot, window, answers):
+    from PySide6.QtWidgets import QMessageBox
+
+    quick(window, epochs=10_000)
+    window.session.mark_clean()
+    window.train()
+    qtbot.waitUntil(lambda: window.curves_tab.curves.point_count("step_loss") > 0, timeout=20_000)
+    answers["question"] = QMessageBox.Cancel
+    assert not window.close()
+    assert window.isVisible() and not window.engine.busy
+    assert answers["asked"] == 1  # asked after the run joined the project
+    assert [r.ended for r in window.session.project.runs] == ["stopped"]
+    assert window.session.dirty
+    answers["question"] = QMessageBox.Discard
+
+
+def test_file_menu_new_save_as_and_open_recent(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    path = tmp_path / "lesson.npg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.session.set_settings(window.session.settings.replace(epochs=7))
+    menu_action(window, "File", "Save As").trigger()
+    assert path.exists() and not window.session.dirty
+    menu_action(window, "File", "New").trigger()
+    assert window.session.path is None and window.session.settings.epochs == 100
+    recent_menu = window.recent_menu
+    recent_menu.aboutToShow.emit()
+    recent = [a for a in recent_menu.actions() if a.data() == str(path)]
+    assert recent, [a.text() for a in recent_menu.actions()]
+    recent[0].trigger()
+    assert window.session.path == path and window.session.settings.epochs == 7
+    assert window.windowTitle().startswith("lesson.npg")
+
+
+def test_help_about_shows_versions(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    menu_action(window, "Help", "About Neural Playground").trigger()
+    assert shown and "Neural Playground" in shown[0] and "Qt" in shown[0]
+
+
+def test_file_quit_closes_the_window(qtbot, window):
+    quit_action = menu_action(window, "File", "Quit")
+    window.session.mark_clean()
+    quit_action.trigger()
+    assert not window.isVisible()

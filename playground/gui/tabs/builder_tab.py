@@ -52,7 +52,7 @@ class NetworkBuilderTab(QWidget):
         self.dataset_choice.currentIndexChanged.connect(self._on_dataset_chosen)
         self.dataset_text = QLabel()
         self.dataset_text.setWordWrap(True)
-        data_box = QGroupBox("Data")
+        data_box = self.data_box = QGroupBox("Data")
         data_form = QVBoxLayout(data_box)
         data_form.addWidget(self.dataset_choice)
         data_form.addWidget(self.dataset_text)
@@ -74,7 +74,7 @@ class NetworkBuilderTab(QWidget):
             w.currentIndexChanged.connect(self._on_settings_edited)
         for w in (self.learning_rate, self.batch_size, self.epochs):
             w.valueChanged.connect(self._on_settings_edited)
-        train_box = QGroupBox("Training")
+        train_box = self.train_box = QGroupBox("Training")
         form = QFormLayout(train_box)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
@@ -198,6 +198,11 @@ class NetworkBuilderTab(QWidget):
         self.epochs.setValue(s.epochs)
         for w in widgets:
             w.blockSignals(False)
+
+    def set_editable(self, editable: bool) -> None:
+        """Lock what a running job was started with; the run record keeps it."""
+        for w in (self.data_box, self.train_box, self.fit_button):
+            w.setEnabled(editable)
 
     # -- widgets -> session -------------------------------------------------------
     @Slot(int)

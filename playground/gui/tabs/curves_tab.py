@@ -71,6 +71,7 @@ class TrainingCurvesTab(QWidget):
 
     @Slot(object)
     def _on_ended(self, event) -> None:
+        self.curves.flush()  # the last points, without waiting for a redraw
         text = self.heading.text()
         kind = type(event).__name__
         if kind == "Failed":
