@@ -1,11 +1,11 @@
 """How much do the Trainer and the windowed engine cost over a plain PyTorch loop?
 
 Runs, in one process and interleaved (the machine is shared and noisy: ratios
-hold where absolute times drift):
+hold where absolute times drift), with 1 and with 2 torch threads:
   1. a plain PyTorch training loop (the baseline),
   2. the same model, data and settings through `Trainer`,
-  3. the same through the main window's Train action, curves live, with
-     1 and 2 torch threads, recording the worst event-loop stall,
+  3. the same through the main window's Train action, curves live, recording
+     the worst event-loop stall,
 and the time to first paint of `playground gui` in a fresh process.
 
     python bench/engine_overhead.py [--repeats 3] [--quick]
@@ -37,7 +37,14 @@ from playground.core.spec import NetworkSpec  # noqa: E402
 from playground.core.trainer import Trainer  # noqa: E402
 
 CASES = {
-    # name: (dataset, options, spec layers, batch size, epochs)
+    # name: (dataset, options, input shape, spec layers, batch size, epochs)
+    "tfp-circle": (  # the problem a new project opens with
+        "circle", {}, (2,),
+        [{"type": "Linear", "out_features": 4}, {"type": "Tanh"},
+         {"type": "Linear", "out_features": 2}, {"type": "Tanh"},
+         {"type": "Linear", "out_features": 1}],
+        10, 60,
+    ),
     "mlp-digits": (
         "digits", {"flatten": True}, (64,),
         [{"type": "Linear", "out_features": 128}, {"type": "ReLU"},
@@ -76,6 +83,11 @@ def plain_loop(ds, spec, s) -> float:
     opt = torch.optim.Adam(model.parameters(), lr=s.learning_rate)
     x, y = torch.as_tensor(ds.x_train), torch.as_tensor(ds.y_train)
     xv, yv = torch.as_tensor(ds.x_val), torch.as_tensor(ds.y_val)
+    if spec.layers[-1].args["out_features"] == 1:  # one logit: what "auto" picks
+        loss_fn = F.binary_cross_entropy_with_logits
+        y, yv = y.float().unsqueeze(1), yv.float().unsqueeze(1)
+    else:
+        loss_fn = F.cross_entropy
     gen = torch.Generator().manual_seed(s.seed)
     n = len(x)
     t0 = time.perf_counter()
@@ -87,17 +99,15 @@ def plain_loop(ds, spec, s) -> float:
             idx = perm[i : i + s.batch_size]
             xb, yb = x[idx], y[idx]
             out = model(xb)
-            loss = F.cross_entropy(out, yb)
+            loss = loss_fn(out, yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-            correct += (out.argmax(1) == yb).sum().item()
         model.eval()
         with torch.no_grad():
             out = model(xv)
-            F.cross_entropy(out, yv).item()
-            (out.argmax(1) == yv).sum().item()
+            loss_fn(out, yv).item()
     return s.epochs * n / (time.perf_counter() - t0)
 
 
@@ -186,10 +196,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="fewer epochs, for a smoke run")
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated")
     args = ap.parse_args()
 
-    torch.set_num_threads(2)
     from playground.gui.app import make_app
+    from playground.gui.engine import default_torch_threads
     from playground.gui.main_window import MainWindow
 
     app = make_app()
@@ -200,39 +211,36 @@ def main():
     gc.collect()
     gc.freeze()
     meter = StallMeter()
-    results = {}
-    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, repeats {args.repeats}")
-    for name in CASES:
+    results = {"default_torch_threads": default_torch_threads()}
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, repeats {args.repeats}, "
+          f"engine default: {default_torch_threads()} torch thread(s)")
+    print("ratios are against the plain loop with the same number of torch threads")
+    for name in args.cases.split(","):
         ds, spec, s = make_case(name, args.quick)
         plain_loop(ds, spec, s.replace(epochs=1))  # warm-up
-        runs = {"plain": [], "trainer": [], "window-2": [], "window-1": []}
-        stalls = {"window-2": [], "window-1": []}
+        runs = {f"{kind}-{t}": [] for kind in ("plain", "trainer", "window") for t in (1, 2)}
+        stalls = {1: [], 2: []}
         for _ in range(args.repeats):
-            torch.set_num_threads(2)
-            runs["plain"].append(plain_loop(ds, spec, s))
-            runs["trainer"].append(trainer_run(ds, spec, s))
-            for threads in (2, 1):
+            for threads in (1, 2):  # interleaved: drift hits every variant alike
+                torch.set_num_threads(threads)
+                runs[f"plain-{threads}"].append(plain_loop(ds, spec, s))
+                runs[f"trainer-{threads}"].append(trainer_run(ds, spec, s))
                 rate, stall = window_run(window, app, ds, spec, s, threads, meter)
                 runs[f"window-{threads}"].append(rate)
-                stalls[f"window-{threads}"].append(stall)
-            torch.set_num_threads(2)
+                stalls[threads].append(stall)
         med = {k: statistics.median(v) for k, v in runs.items()}
-        res = {
-            "examples_per_second": med,
-            "trainer_ratio": med["trainer"] / med["plain"],
-            "window_ratio_2_threads": med["window-2"] / med["plain"],
-            "window_ratio_1_thread": med["window-1"] / med["plain"],
-            "worst_stall_ms_2_threads": 1000 * max(stalls["window-2"]),
-            "worst_stall_ms_1_thread": 1000 * max(stalls["window-1"]),
-        }
-        results[name] = res
+        res = {"examples_per_second": med}
         print(f"\n{name}: {s.epochs} epochs, batch {s.batch_size}")
-        print(f"  plain PyTorch loop     {med['plain']:>10,.0f} examples/s   1.000")
-        print(f"  Trainer                {med['trainer']:>10,.0f} examples/s   {res['trainer_ratio']:.3f}")
-        print(f"  window, 2 threads      {med['window-2']:>10,.0f} examples/s   {res['window_ratio_2_threads']:.3f}"
-              f"   worst stall {res['worst_stall_ms_2_threads']:.1f} ms")
-        print(f"  window, 1 thread       {med['window-1']:>10,.0f} examples/s   {res['window_ratio_1_thread']:.3f}"
-              f"   worst stall {res['worst_stall_ms_1_thread']:.1f} ms")
+        for threads in (1, 2):
+            base = med[f"plain-{threads}"]
+            res[f"trainer_ratio_{threads}"] = med[f"trainer-{threads}"] / base
+            res[f"window_ratio_{threads}"] = med[f"window-{threads}"] / base
+            res[f"worst_stall_ms_{threads}"] = 1000 * max(stalls[threads])
+            print(f"  {threads} thread(s): plain loop {base:>9,.0f} ex/s | "
+                  f"Trainer {res[f'trainer_ratio_{threads}']:.3f} | "
+                  f"window, curves live {res[f'window_ratio_{threads}']:.3f}, "
+                  f"worst stall {res[f'worst_stall_ms_{threads}']:.0f} ms")
+        results[name] = res
     window.session.mark_clean()
     window.close()
     paint, total, torch_before = first_paint(args.repeats)

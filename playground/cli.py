@@ -13,6 +13,7 @@ _T0 = time.perf_counter()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -84,11 +85,42 @@ def cmd_datasets(args) -> int:
 
 # -- summary ----------------------------------------------------------------------
 def _load_spec(path):
-    from playground.core.spec import load_spec
+    from playground.core.spec import SpecError, load_spec
 
+    where = f"cannot read network spec '{path}'"
+    if Path(path).is_dir():
+        raise CommandError(f"{where}: it is a folder, not a JSON file")
     if not Path(path).exists():
-        raise CommandError(f"{path}: no such file")
-    return load_spec(path)
+        raise CommandError(f"{where}: no such file")
+    try:
+        return load_spec(path)
+    except OSError as exc:
+        # The OSError text would repeat the path, or name none at all.
+        raise CommandError(f"{where}: {exc.strerror or exc}") from exc
+    except SpecError as exc:
+        raise CommandError(f"{where}: {exc}") from exc
+
+
+def _layer_json(info, nested: bool = False) -> dict:
+    out = {
+        "index": info.index,
+        "type": info.type,
+        "output_shape": list(info.output_shape),
+        "params": info.params,
+    }
+    if nested:
+        # A child's index counts within its block; the path places it.
+        out["path"] = info.path
+    if info.children:
+        out["layers"] = [_layer_json(c, nested=True) for c in info.children]
+    return out
+
+
+def _layer_rows(infos, depth: int = 0):
+    for info in infos:
+        label = info.path if depth else str(info.index)
+        yield (label, "  " * depth + info.type, _shape(info.output_shape), f"{info.params:,}")
+        yield from _layer_rows(info.children, depth + 1)
 
 
 def cmd_summary(args) -> int:
@@ -97,36 +129,22 @@ def cmd_summary(args) -> int:
     spec = _load_spec(args.spec)
     summary = infer_shapes(spec)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "layers": [
-                        {
-                            "index": info.index,
-                            "type": info.type,
-                            "output_shape": list(info.output_shape),
-                            "params": info.params,
-                        }
-                        for info in summary.layers
-                    ],
-                    "input_shape": list(summary.input_shape),
-                    "output_shape": list(summary.output_shape),
-                    "total_params": summary.total_params,
-                    "trainable_params": summary.trainable_params,
-                },
-                indent=2,
-            )
-        )
+        payload = {
+            "layers": [_layer_json(info) for info in summary.layers],
+            "input_shape": list(summary.input_shape),
+            "output_shape": list(summary.output_shape),
+            "total_params": summary.total_params,
+            "trainable_params": summary.trainable_params,
+        }
+        print(json.dumps(payload, indent=2))
         return 0
-    rows = [("#", "LAYER", "OUTPUT SHAPE", "PARAMS")]
-    rows.append(("", "input", _shape(summary.input_shape), ""))
-    for info in summary.layers:
-        rows.append((str(info.index), info.type, _shape(info.output_shape), f"{info.params:,}"))
+    rows = [("#", "LAYER", "OUTPUT SHAPE", "PARAMS"), ("", "input", _shape(summary.input_shape), "")]
+    rows.extend(_layer_rows(summary.layers))
     widths = [max(len(r[c]) for r in rows) for c in range(4)]
     for r in rows:
         print(
             "  ".join(
-                cell.rjust(w) if c in (0, 3) else cell.ljust(w)
+                cell.rjust(w) if c == 3 else cell.ljust(w)
                 for c, (cell, w) in enumerate(zip(r, widths))
             ).rstrip()
         )
@@ -168,7 +186,6 @@ class _Progress:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
         self.last_draw = 0.0
-        self.epoch_text = ""
 
     def step(self, event) -> None:
         if self.quiet or not self.tty:
@@ -177,7 +194,11 @@ class _Progress:
         if now - self.last_draw < 0.1:
             return
         self.last_draw = now
-        self._draw(event.epoch, f"loss {event.loss:.4f}  {event.examples_per_second:,.0f} ex/s")
+        # event.epoch counts the epochs done (0.5: halfway through the first),
+        # so the epoch being run is its ceiling; the slack absorbs float error.
+        running = max(1, math.ceil(event.epoch - 1e-9))
+        text = f"loss {event.loss:.4f}  {event.examples_per_second:,.0f} ex/s"
+        self._draw(running, event.epoch, text)
 
     def epoch(self, m) -> None:
         if self.quiet:
@@ -186,15 +207,15 @@ class _Progress:
         if m.val_accuracy is not None:
             text += f"  val_acc {m.val_accuracy:.3f}"
         if self.tty:
-            self._draw(m.epoch, text)
+            self._draw(m.epoch, m.epoch, text)
         else:
             print(f"epoch {m.epoch}/{self.total}  {text}", file=sys.stderr, flush=True)
 
-    def _draw(self, epoch: float, text: str) -> None:
+    def _draw(self, epoch: int, done: float, text: str) -> None:
         width = 24
-        filled = int(width * min(1.0, epoch / self.total))
+        filled = int(width * min(1.0, done / self.total))
         bar = "#" * filled + "." * (width - filled)
-        line = f"\repoch {min(self.total, int(epoch) + 1) if epoch < self.total else self.total}/{self.total} [{bar}] {text}"
+        line = f"\repoch {min(epoch, self.total)}/{self.total} [{bar}] {text}"
         sys.stderr.write(line.ljust(100)[:120])
         sys.stderr.flush()
 
@@ -204,13 +225,37 @@ class _Progress:
             sys.stderr.flush()
 
 
-def cmd_train(args) -> int:
-    from playground.core.compat import check_compatible
-    from playground.core.control import RunControl
-    from playground.core.events import EpochMetrics, Failed, Finished, RunStarted, StepMetrics, Stopped
+_OUT_SUFFIXES = (".npg", ".safetensors")
+
+
+def _check_writable(option: str, path) -> None:
+    """Training can take minutes: a file that cannot be written is found now,
+    not after, and named as the user typed it."""
+    target = Path(path)
+    folder = target.parent
+    where = f"cannot write {option} '{path}'"
+    if target.is_dir():
+        raise CommandError(f"{where}: it is a folder")
+    if not folder.exists():
+        raise CommandError(f"{where}: folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise CommandError(f"{where}: '{folder}' is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"{where}: no permission to write in folder '{folder}'")
+
+
+def _check_outputs(args) -> None:
+    if args.out and Path(args.out).suffix.lower() not in _OUT_SUFFIXES:
+        raise CommandError("--out must end in .npg (a project) or .safetensors (weights)")
+    if args.out:
+        _check_writable("--out", args.out)
+    if args.metrics_json:
+        _check_writable("--metrics-json", args.metrics_json)
+
+
+def _settings_from_args(args):
     from playground.core.settings import TrainingSettings
 
-    spec = _load_spec(args.spec)
     changes = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -229,20 +274,29 @@ def cmd_train(args) -> int:
     settings = TrainingSettings().replace(**{k: v for k, v in changes.items() if v is not None})
     if args.early_stopping is not None:
         settings = settings.replace(early_stopping=True, patience=args.early_stopping)
-    if args.out and Path(args.out).suffix.lower() not in (".npg", ".safetensors"):
-        raise CommandError("--out must end in .npg (a project) or .safetensors (weights)")
-    name, options, dataset = _dataset_from_args(args)
-    check_compatible(spec, dataset, settings.loss)  # a clear line before torch loads
-    for warning in getattr(dataset, "warnings", []) or []:
-        print(f"warning: {warning}", file=sys.stderr)
+    return settings
 
-    import torch  # noqa: F401  (loaded here, after every cheap check passed)
 
+def _stop_on_interrupt(control):
+    """The first Ctrl-C ends training after the current step and keeps what was
+    learnt; a second one should not have to wait, so it interrupts at once."""
+
+    def handler(signum, frame):
+        control.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    return handler
+
+
+def _run_training(spec, dataset, settings, quiet: bool):
+    """Train, drawing progress; returns (terminal event, device name)."""
+    from playground.core.control import RunControl
+    from playground.core.events import EpochMetrics, Failed, Finished, RunStarted, StepMetrics, Stopped
     from playground.core.trainer import Trainer
 
     control = RunControl()
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
-    progress = _Progress(settings.epochs, args.quiet)
+    previous = signal.signal(signal.SIGINT, _stop_on_interrupt(control))
+    progress = _Progress(settings.epochs, quiet)
     trainer = Trainer(spec, dataset, settings)
     terminal = None
     device = "?"
@@ -259,66 +313,111 @@ def cmd_train(args) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         progress.close()
+    return terminal, device
 
+
+def cmd_train(args) -> int:
+    from playground.core.compat import check_compatible
+    from playground.core.events import Failed, Finished, Stopped
+
+    _check_outputs(args)
+    spec = _load_spec(args.spec)
+    settings = _settings_from_args(args)
+    name, options, dataset = _dataset_from_args(args)
+    check_compatible(spec, dataset, settings.loss)  # a clear line before torch loads
+    for warning in getattr(dataset, "warnings", []) or []:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    import torch  # noqa: F401  (loaded here, after every cheap check passed)
+
+    terminal, device = _run_training(spec, dataset, settings, args.quiet)
     summary = terminal.summary
     status = (
         terminal.reason if isinstance(terminal, Finished)
         else "stopped" if isinstance(terminal, Stopped) else "failed"
     )
     if args.metrics_json:
-        history = [m.as_dict() for m in summary.history] if summary else []
-        payload = {
-            "status": status,
-            "dataset": name,
-            "device": device,
-            "history": history,
-            "final": summary.final_metrics() if summary else {},
-            "best_epoch": summary.best_epoch if summary else 0,
-            "examples_per_second": summary.examples_per_second if summary else 0.0,
-        }
+        payload = _metrics_payload(status, name, device, summary)
         if isinstance(terminal, Failed):
             payload["error"] = terminal.message
-        _write_json_atomic(args.metrics_json, payload)
+        _write_output("--metrics-json", args.metrics_json, _write_json_atomic, payload)
     if args.out and summary is not None and summary.state_dict:
-        _write_model(args.out, spec, name, options, settings, summary, status, terminal)
+        _write_output(
+            "--out", args.out, _write_model, spec, name, options, settings, summary, status, terminal
+        )
     if isinstance(terminal, Failed):
         raise CommandError(terminal.message)
+    print(_result_line(status, summary, device))
+    return 0 if isinstance(terminal, Finished) else 130
+
+
+def _metrics_payload(status, name, device, summary) -> dict:
+    return {
+        "status": status,
+        "dataset": name,
+        "device": device,
+        "history": [m.as_dict() for m in summary.history] if summary else [],
+        "final": summary.final_metrics() if summary else {},
+        "best_epoch": summary.best_epoch if summary else 0,
+        "examples_per_second": summary.examples_per_second if summary else 0.0,
+    }
+
+
+def _result_line(status, summary, device) -> str:
     final = summary.final_metrics()
     parts = [f"{k} {v:.4f}" for k, v in final.items() if k != "epoch"]
-    print(
-        f"{status} after {summary.epochs_completed} epochs"
+    return (
+        f"{status} after {summary.epochs_completed} epoch{'' if summary.epochs_completed == 1 else 's'}"
         + (f" (best epoch {summary.best_epoch})" if summary.best_epoch else "")
         + (": " + ", ".join(parts) if parts else "")
         + f"; {summary.examples_per_second:,.0f} examples/s on {device}"
     )
-    return 0 if isinstance(terminal, Finished) else 130
+
+
+def _write_output(option: str, path, write, *payload) -> None:
+    """The folder was checked before training, but it can vanish or fill up
+    since; the message names the user's file, not the temporary one."""
+    try:
+        write(path, *payload)
+    except OSError as exc:
+        raise CommandError(f"cannot write {option} '{path}': {exc.strerror or exc}") from exc
+
+
+def _temp_beside(path: Path) -> str:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    return tmp
+
+
+def _replace_atomic(path: Path, write_tmp) -> None:
+    """Write through a temporary file beside the target, so a reader sees the
+    old file or the new one, and no half-written temp file is left behind."""
+    tmp = _temp_beside(path)
+    try:
+        write_tmp(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _write_json_atomic(path, payload) -> None:
-    import tempfile
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            json.dump(payload, fh, indent=2)
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2)
-    os.replace(tmp, path)
+    _replace_atomic(Path(path), write)
 
 
 def _write_model(out, spec, name, options, settings, summary, status, terminal) -> None:
     out = Path(out)
     if out.suffix.lower() == ".safetensors":
-        import tempfile
-
         from safetensors.numpy import save_file
 
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-        os.close(fd)
-        save_file(
-            {k: v for k, v in summary.state_dict.items()},
-            tmp,
-            metadata={"playground-network": spec.to_json()},
-        )
-        os.replace(tmp, out)
+        metadata = {"playground-network": spec.to_json()}
+        _replace_atomic(out, lambda tmp: save_file(dict(summary.state_dict), tmp, metadata=metadata))
     else:
         from playground.core.project import Project, run_from_summary, save_project
 
@@ -330,9 +429,30 @@ def _write_model(out, spec, name, options, settings, summary, status, terminal) 
 
 
 # -- gui and self-test ---------------------------------------------------------------
+def _check_display(file=None) -> None:
+    """Without a display Qt aborts the interpreter (exit 134) with a screenful
+    about platform plugins; say what is wrong in one line before it loads."""
+    if not sys.platform.startswith("linux"):
+        return
+    if any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return
+    import shlex
+
+    command = "playground" + (f" gui {shlex.quote(file)}" if file else "")
+    raise CommandError(
+        "no display found (DISPLAY is not set); run it from a desktop session, "
+        f"or under a virtual one: xvfb-run -a {command}"
+    )
+
+
 def cmd_gui(args) -> int:
-    if args.file and not Path(args.file).exists():
-        raise CommandError(f"{args.file}: no such file")
+    if args.file:
+        where = f"cannot open project '{args.file}'"
+        if Path(args.file).is_dir():
+            raise CommandError(f"{where}: it is a folder, not a project file")
+        if not Path(args.file).exists():
+            raise CommandError(f"{where}: no such file")
+    _check_display(args.file)
     from playground.gui.app import run_gui
 
     return run_gui(args.file, t0=_T0)
@@ -346,8 +466,25 @@ def cmd_self_test(args) -> int:
 
 
 # -- parser ----------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, exit 2. argparse builds subparsers with the
+    parent's class, so `playground train` errors come through here too."""
+
+    def error(self, message):
+        message = " ".join(message.split())
+        self.exit(2, f"playground: error: {message} (see '{self.prog} --help')\n")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    # SUPPRESS: a subcommand that was not given --debug must not reset the
+    # value `playground --debug COMMAND` set.
+    common = _Parser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="playground",
         description="Neural Playground: build, train, look inside and export neural networks.",
     )
@@ -355,21 +492,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--self-test", action="store_true", help="open the window offscreen, visit every tab, train a tiny model, exit 0 when all works")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    p.commands = sub.choices  # for _parse: an unknown option is the subcommand's error
+    common = [_common_options()]
 
-    g = sub.add_parser("gui", help="open the app (the default)")
+    g = sub.add_parser("gui", help="open the app (the default)", parents=common)
     g.add_argument("file", nargs="?", help="a project file (.npg) to open")
     g.set_defaults(func=cmd_gui)
 
-    d = sub.add_parser("datasets", help="list the datasets")
+    d = sub.add_parser("datasets", help="list the datasets", parents=common)
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_datasets)
 
-    s = sub.add_parser("summary", help="layers, output shapes and parameter counts of a network")
+    s = sub.add_parser("summary", help="layers, output shapes and parameter counts of a network", parents=common)
     s.add_argument("spec", metavar="SPEC", help="network spec (JSON)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_summary)
 
-    t = sub.add_parser("train", help="train headless with a progress bar")
+    t = sub.add_parser("train", help="train headless with a progress bar", parents=common)
     t.add_argument("spec", metavar="SPEC", help="network spec (JSON)")
     t.add_argument("--dataset", required=True, metavar="NAME", help="a dataset name (see `playground datasets`), a CSV file or an image folder")
     t.add_argument("--data-option", action="append", metavar="KEY=VALUE", help="dataset option, e.g. noise=20 (repeatable)")
@@ -409,23 +548,52 @@ def _known_errors():
     )
 
 
-def main(argv=None) -> int:
+def _parse(argv):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # parse_args would blame the top-level parser; point at the right --help.
+        owner = parser.commands.get(args.command, parser)
+        owner.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _dispatch(args) -> int:
+    if args.self_test:
+        return cmd_self_test(args)
+    if args.command is None:
+        args.file = None
+        return cmd_gui(args)
+    return args.func(args)
+
+
+def _error_line(exc) -> str:
+    if isinstance(exc, _known_errors()):
+        message = str(exc)
+    else:
+        message = f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)"
+    return "playground: error: " + " ".join(message.split())
+
+
+def main(argv=None) -> int:
+    debug = False
     try:
-        if args.self_test:
-            return cmd_self_test(args)
-        if args.command is None:
-            args.file = None
-            return cmd_gui(args)
-        return args.func(args)
+        args = _parse(argv)
+        debug = args.debug
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        # Ctrl-C can land anywhere, e.g. while torch loads for half a minute.
+        if debug:
+            raise
+        print("playground: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader left (`playground datasets | head -1`): not an error to
+        # report. Point stdout at nothing so the exit flush stays quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
-        if args.debug or not isinstance(exc, _known_errors()):
-            if args.debug:
-                raise
-            message = f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)"
-        else:
-            message = str(exc)
-        message = " ".join(message.split())
-        print(f"playground: error: {message}", file=sys.stderr)
+        if debug:
+            raise
+        print(_error_line(exc), file=sys.stderr)
         return 1

@@ -5,7 +5,10 @@ Torch-free, so the window can disable Train with the reason at once.
 
 from __future__ import annotations
 
-from playground.core.shapes import infer_shapes
+import math
+
+from playground.core import memory
+from playground.core.shapes import LayerInfo, infer_shapes
 
 
 class CompatibilityError(ValueError):
@@ -77,3 +80,66 @@ def check_compatible(spec, dataset, loss: str = "auto") -> str:
             f"{dataset.num_targets}"
         )
     return resolved
+
+
+def check_training(spec, dataset, settings, device: str = "cpu") -> str:
+    """Everything check_compatible checks, plus what depends on the training
+    settings and the machine: BatchNorm's batch needs and memory. Raises
+    CompatibilityError with one line, or returns the loss to use.
+
+    ``device`` is where the run trains; "cpu" (the machine's memory) stays
+    torch-free, so the window and the command line can ask before torch loads.
+    The trainer asks again with the resolved device ("cuda" reads GPU memory)."""
+    loss = check_compatible(spec, dataset, settings.loss)
+    summary = infer_shapes(spec)
+    n_train = len(dataset.x_train)
+    if n_train == 0:
+        raise CompatibilityError(f"'{dataset.name}' has no training examples")
+    _check_batchnorm(summary.layers, dataset, n_train, settings.batch_size)
+    # On a GPU the whole dataset is copied there too; on the CPU it is shared.
+    data = 0 if device == "cpu" else _dataset_values(dataset)
+    batch = min(settings.batch_size, n_train)
+    problem = memory.memory_problem(summary, batch, settings.optimizer, device, data)
+    if problem:
+        raise CompatibilityError(problem)
+    return loss
+
+
+def _check_batchnorm(layers, dataset, n_train: int, batch_size: int) -> None:
+    """BatchNorm in training mode needs more than one value per channel. The
+    trainer folds a last batch of one example into the one before, so only a
+    batch size of 1 or a training split of one example can leave it a single
+    value, and only where the layer sees one value per channel per example."""
+    layer = _single_value_batchnorm(layers)
+    if layer is None:
+        return
+    where = f"{layer.type} (layer {layer.path})"
+    if n_train < 2:
+        raise CompatibilityError(
+            f"{where} needs at least 2 examples per training batch, but "
+            f"'{dataset.name}' has only {n_train} training example: use more data "
+            "(or a larger training percent), or remove the BatchNorm layers"
+        )
+    if batch_size < 2:
+        raise CompatibilityError(
+            f"{where} needs at least 2 examples per training batch, got batch size "
+            f"{batch_size}: use a batch size of 2 or more, or remove the BatchNorm "
+            "layers"
+        )
+
+
+def _single_value_batchnorm(layers: list[LayerInfo]) -> LayerInfo | None:
+    for info in layers:
+        if info.type.startswith("BatchNorm") and math.prod(info.input_shape[1:]) == 1:
+            return info
+        found = _single_value_batchnorm(info.children)
+        if found is not None:
+            return found
+    return None
+
+
+def _dataset_values(dataset) -> int:
+    return sum(
+        int(getattr(getattr(dataset, name, None), "size", 0) or 0)
+        for name in ("x_train", "y_train", "x_val", "y_val")
+    )

@@ -90,12 +90,17 @@ class RunSummary:
     state_dict: dict[str, np.ndarray]  # detached CPU copies
     wall_time: float
     examples_per_second: float
+    # True when early stopping put the best epoch's weights back, so state_dict
+    # belongs to best_epoch rather than to the last epoch.
+    restored_best: bool = False
 
     def final_metrics(self) -> dict:
+        """The metrics of the epoch whose weights state_dict holds."""
         if not self.history:
             return {}
-        best = self.history[self.best_epoch - 1] if self.best_epoch else self.history[-1]
-        return best.as_dict()
+        if self.restored_best and self.best_epoch:
+            return self.history[self.best_epoch - 1].as_dict()
+        return self.history[-1].as_dict()
 
 
 @dataclass(frozen=True)

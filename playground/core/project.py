@@ -45,6 +45,19 @@ class RunRecord:
     examples_per_second: float = 0.0
     weights: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def final_metrics(self) -> dict:
+        """The epoch whose weights the run kept, as RunSummary.final_metrics: the
+        best one where early stopping put its weights back, else the last."""
+        if not self.history:
+            return {}
+        restored = self.settings.early_stopping and self.ended in (
+            "completed",
+            "early stopping",
+        )
+        if restored and 1 <= self.best_epoch <= len(self.history):
+            return self.history[self.best_epoch - 1]
+        return self.history[-1]
+
 
 @dataclass
 class Project:

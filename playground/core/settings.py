@@ -39,6 +39,17 @@ SCHEDULES = {
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
+# Values each optimizer keeps per weight (for the memory estimate).
+OPTIMIZER_STATE_SLOTS = {
+    "sgd": 0,
+    "momentum": 1,
+    "nesterov": 1,
+    "adagrad": 1,
+    "rmsprop": 1,
+    "adam": 2,
+    "adamw": 2,
+}
+
 
 class SettingsError(ValueError):
     """A setting is out of range or of the wrong type; the message says which."""
@@ -91,6 +102,12 @@ class TrainingSettings:
         _float(self, "learning_rate", 0.0, 100.0, open_low=True)
         _choice(self, "optimizer", OPTIMIZERS)
         _float(self, "momentum", 0.0, 1.0, open_high=True)
+        if self.optimizer == "nesterov" and self.momentum == 0:
+            # torch refuses it only once training starts; say so up front.
+            raise SettingsError(
+                f"nesterov needs momentum > 0, got {self.momentum:g}; "
+                "raise momentum (e.g. 0.9) or use sgd"
+            )
         _choice(self, "loss", LOSSES)
         _choice(self, "schedule", SCHEDULES)
         _int(self, "step_size", 1, 1_000_000)

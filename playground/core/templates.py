@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from playground.core.resources import networks_dir
 from playground.core.spec import LayerSpec, NetworkSpec
 
 
@@ -18,6 +21,14 @@ def default_spec() -> NetworkSpec:
         ),
         name="TensorFlow Playground default",
     )
+
+
+def example_networks() -> dict[str, Path]:
+    """The bundled example specs (resources/networks/*.json) by file stem."""
+    folder = networks_dir()
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.json"))}
 
 
 def adapt_to_dataset(spec: NetworkSpec, input_shape, output_size: int) -> NetworkSpec:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from playground.core.compat import check_compatible
+from playground.core.compat import check_training
 from playground.core.control import RunControl
 from playground.core.events import (
     EpochMetrics,
@@ -30,13 +30,30 @@ from playground.core.events import (
     Stopped,
 )
 from playground.core.settings import TrainingSettings
+from playground.core.shapes import BYTES_PER_VALUE, infer_shapes
 
 NAN_ADVICE = (
     "try a lower learning rate (e.g. ten times smaller), gradient clipping, "
     "or a different optimizer"
 )
 EVAL_BATCH = 1024
+EVAL_BYTES = 256 * 2**20  # layer outputs one evaluation chunk may hold at once
 PROBE_EXAMPLES = 64
+
+
+def batch_count(n: int, batch: int) -> int:
+    """Steps per epoch. A last batch of a single example joins the one before:
+    BatchNorm cannot train on one example, and for any other model one slightly
+    larger batch is harmless, so every model gets the same rule."""
+    steps = math.ceil(n / batch)
+    return steps - 1 if steps > 1 and n % batch == 1 else steps
+
+
+def eval_batch_size(activation_elements: int, train_batch: int) -> int:
+    """Evaluation keeps no graph, yet a chunk's layer outputs still coexist; keep
+    a chunk within what a training step already needs (or a small budget)."""
+    per_example = BYTES_PER_VALUE * max(1, activation_elements)
+    return max(1, min(EVAL_BATCH, max(2 * train_batch, EVAL_BYTES // per_example)))
 
 
 def make_optimizer(name: str, params, s: TrainingSettings):
@@ -154,6 +171,7 @@ class Trainer:
         self._best_epoch = 0
         self._elapsed = None
         self._examples = 0
+        self._eval_batch = EVAL_BATCH
 
     # -- public -------------------------------------------------------------
     def run(self, control: RunControl | None = None) -> Iterator[object]:
@@ -182,8 +200,9 @@ class Trainer:
 
         s, ds = self.settings, self.dataset
         s.check()
-        loss_name = check_compatible(self.spec, ds, s.loss)
-        device = torch.device(resolve_device(s.device))
+        device_name = resolve_device(s.device)
+        loss_name = check_training(self.spec, ds, s, device_name)
+        device = torch.device(device_name)
 
         torch.manual_seed(s.seed)
         model = build_model(self.spec).to(device)
@@ -204,7 +223,10 @@ class Trainer:
 
         n = len(x_train)
         batch = min(s.batch_size, n)
-        steps_per_epoch = math.ceil(n / batch)
+        steps_per_epoch = batch_count(n, batch)
+        self._eval_batch = eval_batch_size(
+            infer_shapes(self.spec).activation_elements, batch
+        )
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = make_optimizer(s.optimizer, params, s)
         scheduler = make_scheduler(optimizer, s, steps_per_epoch)
@@ -261,7 +283,8 @@ class Trainer:
                     yield Stopped(self._summary(state_to_numpy(model)))
                     return
 
-                idx = order[b * batch : (b + 1) * batch]
+                end = n if b == steps_per_epoch - 1 else (b + 1) * batch
+                idx = order[b * batch : end]
                 xb, tb = x_train[idx], t_train[idx]
                 out = model(xb)
                 loss = loss_fn(out, tb)
@@ -350,14 +373,19 @@ class Trainer:
             yield metrics
             if s.early_stopping and bad_epochs >= s.patience:
                 self._load_numpy(best_state)
-                yield Finished(self._summary(best_state), reason="early stopping")
+                yield Finished(
+                    self._summary(best_state, restored_best=True),
+                    reason="early stopping",
+                )
                 return
 
-        final = state_to_numpy(model)
         if s.early_stopping and best_state is not None:
             self._load_numpy(best_state)
-            final = best_state
-        yield Finished(self._summary(final), reason="completed")
+            yield Finished(
+                self._summary(best_state, restored_best=True), reason="completed"
+            )
+            return
+        yield Finished(self._summary(state_to_numpy(model)), reason="completed")
 
     # -- helpers --------------------------------------------------------------
     def _flush(self, window: list, sizes: list[int]) -> float:
@@ -393,12 +421,13 @@ class Trainer:
         model.eval()
         loss_sum = 0.0
         correct = 0
+        chunk = self._eval_batch
         with torch.no_grad():
-            for i in range(0, len(x), EVAL_BATCH):
-                out = model(x[i : i + EVAL_BATCH])
-                loss_sum += float(loss_fn(out, t[i : i + EVAL_BATCH])) * len(out)
+            for i in range(0, len(x), chunk):
+                out = model(x[i : i + chunk])
+                loss_sum += float(loss_fn(out, t[i : i + chunk])) * len(out)
                 if loss_fn.classification:
-                    correct += int(loss_fn.correct(out, y[i : i + EVAL_BATCH]))
+                    correct += int(loss_fn.correct(out, y[i : i + chunk]))
         model.train()
         acc = correct / len(x) if loss_fn.classification else None
         return loss_sum / len(x), acc
@@ -432,7 +461,7 @@ class Trainer:
             return
         self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
 
-    def _summary(self, state) -> RunSummary:
+    def _summary(self, state, restored_best: bool = False) -> RunSummary:
         seconds = self._elapsed() if self._elapsed else 0.0
         return RunSummary(
             epochs_completed=len(self._history),
@@ -442,6 +471,7 @@ class Trainer:
             state_dict=state or {},
             wall_time=seconds,
             examples_per_second=self._examples / seconds if seconds > 0 else 0.0,
+            restored_best=restored_best,
         )
 
 

@@ -14,6 +14,7 @@ Threading contract:
 from __future__ import annotations
 
 import collections
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -36,9 +37,21 @@ from playground.core.events import (
 from playground.core.settings import TrainingSettings
 
 DRAIN_INTERVAL_MS = 33  # about what the eye can follow
-# On 2 cores two intra-op threads train ~1.5x faster than one and were measured
-# not to stall the event loop (bench/engine_overhead.py); more only contend.
-DEFAULT_TORCH_THREADS = 2
+
+
+def default_torch_threads() -> int:
+    """Intra-op threads for training beside the window: one core is left free.
+
+    Measured on 2 cores (docs/benchmarks.md): torch's parallel regions wait
+    for every thread, so when the window's thread (or any other program)
+    takes a core, two torch threads fall from ~1,500 to ~10 steps/s, while one
+    thread loses at most half. Quiet, two threads were no faster than one.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 2
+    return max(1, min(4, cores - 1))
 
 
 @dataclass
@@ -109,9 +122,9 @@ class TrainingEngine(QObject):
     failed = Signal(str, object)  # message, RunSummary | None
     run_ended = Signal(object)  # whichever of the three came
 
-    def __init__(self, parent=None, torch_threads: int = DEFAULT_TORCH_THREADS):
+    def __init__(self, parent=None, torch_threads: int | None = None):
         super().__init__(parent)
-        self._torch_threads = torch_threads
+        self._torch_threads = torch_threads or default_torch_threads()
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
         self._control: RunControl | None = None

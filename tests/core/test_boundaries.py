@@ -9,6 +9,8 @@ LIGHT = [
     "playground.core.shapes",
     "playground.core.settings",
     "playground.core.compat",
+    "playground.core.memory",
+    "playground.core.resources",
     "playground.core.project",
     "playground.core.datasets",
     "playground.core.templates",

@@ -135,3 +135,20 @@ def test_a_crash_mid_write_leaves_no_temp_file_and_the_old_project(tmp_path, mon
         save_project(sample_project(), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["p.npg"]
+
+
+@pytest.mark.parametrize("early_stopping, ended, final_epoch", [
+    (False, "completed", 3),
+    (True, "completed", 2),
+    (True, "early stopping", 2),
+    (True, "stopped", 3),  # stopped runs keep their current weights
+    (True, "failed", 3),
+])
+def test_a_saved_run_names_the_epoch_whose_weights_it_kept(early_stopping, ended, final_epoch):
+    history = [{"epoch": i, "val_loss": v} for i, v in ((1, 0.5), (2, 0.2), (3, 0.4))]
+    run = RunRecord(
+        name="run-1", settings=TrainingSettings(early_stopping=early_stopping),
+        dataset={"name": "xor", "options": {}}, ended=ended, history=history, best_epoch=2,
+    )
+    assert run.final_metrics()["epoch"] == final_epoch
+    assert RunRecord(name="r", settings=TrainingSettings(), dataset={}, ended="failed").final_metrics() == {}

@@ -7,7 +7,11 @@ import time
 import numpy as np
 import pytest
 
-from playground.core.compat import CompatibilityError, check_compatible
+from playground.core.compat import (
+    CompatibilityError,
+    check_compatible,
+    check_training,
+)
 from playground.core.control import RunControl
 from playground.core.datasets import get_dataset
 from playground.core.events import (
@@ -310,3 +314,130 @@ def test_cuda_when_missing_is_a_clear_failure():
     events = list(Trainer(default_spec(), get_dataset("circle"), TrainingSettings(device="cuda")).run())
     assert isinstance(events[-1], Failed)
     assert "no CUDA GPU" in events[-1].message
+
+
+# -- which epoch the summary calls final ----------------------------------------------
+def _epoch(i, val_loss):
+    return EpochMetrics(
+        epoch=i, step=i, train_loss=1.0, val_loss=val_loss, train_accuracy=0.5,
+        val_accuracy=0.5, learning_rate=0.1, wall_time=float(i),
+        examples_per_second=1.0, best_epoch=1,
+    )
+
+
+def test_final_metrics_are_the_epoch_whose_weights_are_kept():
+    from playground.core.events import RunSummary
+
+    history = (_epoch(1, 0.5), _epoch(2, 0.2), _epoch(3, 0.4))
+    common = dict(epochs_completed=3, steps=3, best_epoch=2, history=history,
+                  state_dict={}, wall_time=1.0, examples_per_second=1.0)
+    assert RunSummary(**common).final_metrics()["epoch"] == 3
+    assert RunSummary(**common, restored_best=True).final_metrics()["epoch"] == 2
+    assert RunSummary(**{**common, "history": ()}).final_metrics() == {}
+
+
+def test_a_completed_run_reports_its_last_epoch_not_its_best():
+    # The overfitting setup of the early-stopping test, run to the end.
+    ds = get_dataset("gaussian", points=60, noise=50, seed=3)
+    trainer = Trainer(
+        mlp((2,), [64, 64], 2, act="ReLU"), ds,
+        TrainingSettings(epochs=30, learning_rate=0.01, device="cpu"),
+    )
+    end = list(trainer.run())[-1]
+    summary = end.summary
+    assert isinstance(end, Finished) and not summary.restored_best
+    assert summary.best_epoch < 30  # so best and last differ
+    final = summary.final_metrics()
+    assert final["epoch"] == 30 and final == summary.history[-1].as_dict()
+    # ...and the returned weights are the last epoch's
+    import torch
+
+    with torch.no_grad():
+        out = trainer.model(torch.as_tensor(ds.x_val))
+        val_loss = torch.nn.functional.cross_entropy(out, torch.as_tensor(ds.y_val)).item()
+    assert val_loss == pytest.approx(final["val_loss"], rel=1e-5)
+
+
+def test_early_stopping_that_never_triggers_still_returns_the_best_epoch():
+    ds = get_dataset("gaussian", points=60, noise=50, seed=3)
+    _, end = run(mlp((2,), [64, 64], 2, act="ReLU"), ds, epochs=30, learning_rate=0.01,
+                 early_stopping=True, patience=1000, device="cpu")
+    summary = end.summary
+    assert end.reason == "completed" and summary.restored_best
+    assert summary.best_epoch < 30
+    assert summary.final_metrics()["epoch"] == summary.best_epoch
+
+
+# -- batches and BatchNorm --------------------------------------------------------------
+def bn_mlp(input_shape=(4,), out=3):
+    return NetworkSpec(input_shape=input_shape, layers=(
+        LayerSpec("Linear", {"out_features": 8}),
+        LayerSpec("BatchNorm1d", {}),
+        LayerSpec("ReLU", {}),
+        LayerSpec("Linear", {"out_features": out}),
+    ))
+
+
+@pytest.mark.parametrize("n, batch, steps", [
+    (120, 7, 17),  # 17 * 7 = 119: the 120th example joins the last batch
+    (120, 10, 12), (121, 10, 12), (122, 10, 13), (1, 10, 1), (2, 1, 2), (11, 10, 1),
+])
+def test_a_last_batch_of_one_joins_the_one_before(n, batch, steps):
+    from playground.core.trainer import batch_count
+
+    assert batch_count(n, batch) == steps
+
+
+def test_batchnorm_trains_when_the_last_batch_would_hold_one_example():
+    ds = get_dataset("iris")
+    assert len(ds.x_train) % 7 == 1
+    events, end = run(bn_mlp(), ds, epochs=2, batch_size=7, device="cpu")
+    assert isinstance(end, Finished), getattr(end, "message", "")
+    assert events[0].steps_per_epoch == len(ds.x_train) // 7
+    assert end.summary.steps == 2 * events[0].steps_per_epoch
+
+
+def test_batchnorm_with_one_training_example_fails_clearly():
+    import dataclasses
+
+    iris = get_dataset("iris")
+    one = dataclasses.replace(iris, x_train=iris.x_train[:1], y_train=iris.y_train[:1])
+    with pytest.raises(CompatibilityError, match="only 1 training example"):
+        check_training(bn_mlp(), one, TrainingSettings(device="cpu"))
+    events, end = run(bn_mlp(), one, epochs=1, device="cpu")
+    assert isinstance(end, Failed) and len(events) == 1
+    assert "BatchNorm1d (layer 1) needs at least 2 examples" in end.message
+    assert "training failed" not in end.message
+    # Without BatchNorm one example is enough.
+    _, end = run(mlp((4,), [8], 3), one, epochs=1, device="cpu")
+    assert isinstance(end, Finished)
+
+
+def test_batchnorm_with_batch_size_one_fails_clearly_unless_it_sees_a_map():
+    iris = get_dataset("iris")
+    _, end = run(bn_mlp(), iris, epochs=1, batch_size=1, device="cpu")
+    assert isinstance(end, Failed)
+    assert end.message.startswith("BatchNorm1d (layer 1) needs at least 2 examples")
+    assert "batch size of 2 or more" in end.message
+    # BatchNorm2d over a 2x2 map has 4 values per channel even in a batch of one.
+    digits = get_dataset("digits")
+    conv = NetworkSpec(input_shape=(1, 8, 8), layers=(
+        LayerSpec("Conv2d", {"out_channels": 2, "kernel_size": 3, "stride": 3}),
+        LayerSpec("BatchNorm2d", {}),
+        LayerSpec("Flatten", {}),
+        LayerSpec("Linear", {"out_features": 10}),
+    ))
+    check_training(conv, digits, TrainingSettings(batch_size=1, device="cpu"))
+
+
+# -- settings torch would refuse late --------------------------------------------------
+def test_nesterov_without_momentum_is_refused_up_front():
+    with pytest.raises(SettingsError, match=r"nesterov needs momentum > 0, got 0"):
+        TrainingSettings(optimizer="nesterov", momentum=0).check()
+    with pytest.raises(SettingsError, match="nesterov needs momentum"):
+        TrainingSettings.from_dict({"optimizer": "nesterov", "momentum": 0.0})
+    TrainingSettings(optimizer="nesterov", momentum=0.5).check()
+    TrainingSettings(optimizer="momentum", momentum=0).check()
+    ds = get_dataset("circle", points=100)
+    _, end = run(default_spec(), ds, epochs=1, optimizer="nesterov", momentum=0, device="cpu")
+    assert isinstance(end, Failed) and end.message.startswith("nesterov needs momentum")

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from playground.core.resources import resources_dir
+
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
 
@@ -26,18 +28,6 @@ SEED_MAX = 2**32 - 1
 
 class DatasetError(ValueError):
     """A dataset cannot be made; the message is one user-facing line."""
-
-
-def resources_dir() -> Path:
-    """The folder with the bundled data files.
-
-    The repository layout (an editable install) by default; the environment
-    variable PLAYGROUND_RESOURCES points elsewhere, e.g. for a packaged build.
-    """
-    override = os.environ.get("PLAYGROUND_RESOURCES")
-    if override:
-        return Path(override).expanduser()
-    return Path(__file__).resolve().parents[3] / "resources"
 
 
 def resource_file(*parts: str) -> Path:

@@ -11,10 +11,15 @@ drawn is kept cheap, measured with bench/engine_overhead.py:
 - the grid is a GridItem: the axes' own grid cost ~60 ms a frame offscreen,
   the GridItem ~5 ms;
 - axes keep plain numbers (an SI prefix relabels, and re-lays out, the axis);
-- epoch markers are drawn only while a curve is short enough to read them.
+- epoch markers are drawn only while a curve is short enough to read them;
+- the view range moves in 1-2-5 steps, only when the data outgrows it: an
+  auto-range that followed every point rebuilt the axes and the grid on
+  every frame. Zooming or panning by hand stops the following.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,6 +32,17 @@ STEP_COLOR = (31, 119, 180, 70)
 GRID_COLOR = (232, 232, 232)
 REDRAW_HZ = 10
 MAX_MARKERS = 60  # more epoch markers than this just blur into the line
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest 1, 2 or 5 times a power of ten that is >= value."""
+    if not value > 0 or not math.isfinite(value):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1, 2, 5, 10):
+        if step * power >= value * (1 - 1e-9):
+            return step * power
+    return 10 * power
 
 
 class GrowingSeries:
@@ -71,8 +87,14 @@ class LiveCurvesWidget(QWidget):
             plot.addLegend(offset=(-10, 10))
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
+            plot.disableAutoRange()
+            plot.getViewBox().sigRangeChangedManually.connect(
+                lambda *_, p=plot: self._following.discard(p)
+            )
             layout.addWidget(plot)
-        self.acc_plot.setYRange(0, 1)
+        self._following = {self.loss_plot, self.acc_plot}
+        self._ranges: dict = {}
+        self._reset_ranges()
         self.series: dict[str, GrowingSeries] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._stale: set[str] = set()  # series with points not yet drawn
@@ -113,6 +135,34 @@ class LiveCurvesWidget(QWidget):
             series.clear()
             self._show_markers(key, True)
             self.curves[key].setData([], [])
+        self._following = {self.loss_plot, self.acc_plot}
+        self._reset_ranges()
+
+    def _reset_ranges(self) -> None:
+        self._ranges = {self.loss_plot: (1.0, 1.0), self.acc_plot: (1.0, 1.0)}
+        for plot in self._ranges:
+            plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+
+    def _follow_data(self) -> None:
+        """Grow each plot's range in 1-2-5 steps to hold all of its points."""
+        for plot, keys in (
+            (self.loss_plot, ("step_loss", "train_loss", "val_loss")),
+            (self.acc_plot, ("train_acc", "val_acc")),
+        ):
+            if plot not in self._following:
+                continue
+            xmax = ymax = 0.0
+            for key in keys:
+                x, y = self.series[key].view()
+                if len(x):
+                    xmax = max(xmax, float(x[-1]))
+                    finite = y[np.isfinite(y)]
+                    if len(finite):
+                        ymax = max(ymax, float(finite.max()))
+            want = (nice_ceiling(xmax), 1.0 if plot is self.acc_plot else nice_ceiling(ymax))
+            if want != self._ranges[plot]:
+                self._ranges[plot] = want
+                plot.setRange(xRange=(0, want[0]), yRange=(0, want[1]), padding=0.02)
 
     def flush(self) -> None:
         """Draw the points received since the last redraw."""
@@ -124,6 +174,7 @@ class LiveCurvesWidget(QWidget):
             self._show_markers(key, series.n <= MAX_MARKERS)
             self.curves[key].setData(*series.view())
         self._stale.clear()
+        self._follow_data()
 
     def showEvent(self, event):
         super().showEvent(event)
