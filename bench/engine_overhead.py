@@ -85,9 +85,17 @@ def plain_loop(ds, spec, s) -> float:
     xv, yv = torch.as_tensor(ds.x_val), torch.as_tensor(ds.y_val)
     if spec.layers[-1].args["out_features"] == 1:  # one logit: what "auto" picks
         loss_fn = F.binary_cross_entropy_with_logits
+        labels, labels_v = y, yv
         y, yv = y.float().unsqueeze(1), yv.float().unsqueeze(1)
+
+        def hits(out, lab):
+            return ((out[:, 0] > 0).long() == lab).sum()
     else:
         loss_fn = F.cross_entropy
+        labels, labels_v = y, yv
+
+        def hits(out, lab):
+            return (out.argmax(1) == lab).sum()
     gen = torch.Generator().manual_seed(s.seed)
     n = len(x)
     t0 = time.perf_counter()
@@ -103,11 +111,14 @@ def plain_loop(ds, spec, s) -> float:
             opt.zero_grad()
             loss.backward()
             opt.step()
+            # the same numbers the Trainer reports: loss and accuracy
             total += loss.item() * len(idx)
+            correct += hits(out, labels[idx]).item()
         model.eval()
         with torch.no_grad():
             out = model(xv)
             loss_fn(out, yv).item()
+            hits(out, labels_v).item()
     return s.epochs * n / (time.perf_counter() - t0)
 
 

@@ -317,14 +317,14 @@ def _run_training(spec, dataset, settings, quiet: bool):
 
 
 def cmd_train(args) -> int:
-    from playground.core.compat import check_compatible
+    from playground.core.compat import check_training
     from playground.core.events import Failed, Finished, Stopped
 
     _check_outputs(args)
     spec = _load_spec(args.spec)
     settings = _settings_from_args(args)
     name, options, dataset = _dataset_from_args(args)
-    check_compatible(spec, dataset, settings.loss)  # a clear line before torch loads
+    check_training(spec, dataset, settings)  # a clear line before torch loads
     for warning in getattr(dataset, "warnings", []) or []:
         print(f"warning: {warning}", file=sys.stderr)
 
@@ -548,9 +548,22 @@ def _known_errors():
     )
 
 
+def _with_default_command(argv) -> list[str]:
+    """`playground lesson.npg` means `playground gui lesson.npg` (what a file
+    manager's "open with" runs)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(argv):
+        if arg.startswith("-"):
+            continue  # top-level options take no values
+        if arg.lower().endswith(".npg"):
+            argv.insert(i, "gui")
+        break
+    return argv
+
+
 def _parse(argv):
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    args, extra = parser.parse_known_args(_with_default_command(argv))
     if extra:
         # parse_args would blame the top-level parser; point at the right --help.
         owner = parser.commands.get(args.command, parser)

@@ -70,13 +70,13 @@ def check_compatible(spec, dataset, loss: str = "auto") -> str:
         elif size != classes:
             hint = " (or 1 for a single logit)" if classes == 2 else ""
             raise CompatibilityError(
-                f"the network outputs {size} values but '{dataset.name}' has "
+                f"the network outputs {_values(size)} but '{dataset.name}' has "
                 f"{classes} classes: set the last layer's size to {classes}{hint}"
             )
     elif size != dataset.num_targets:
         raise CompatibilityError(
-            f"the network outputs {size} values but '{dataset.name}' has "
-            f"{dataset.num_targets} target(s): set the last layer's size to "
+            f"the network outputs {_values(size)} but '{dataset.name}' has "
+            f"{_plural(dataset.num_targets, 'target')}: set the last layer's size to "
             f"{dataset.num_targets}"
         )
     return resolved
@@ -143,3 +143,11 @@ def _dataset_values(dataset) -> int:
         int(getattr(getattr(dataset, name, None), "size", 0) or 0)
         for name in ("x_train", "y_train", "x_val", "y_val")
     )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _values(n: int) -> str:
+    return _plural(n, "value")

@@ -37,6 +37,9 @@ NAN_ADVICE = (
     "or a different optimizer"
 )
 EVAL_BATCH = 1024
+# Copying every weight to numpy each log step cost ~3% on small networks; a
+# fallback at most this old is as good for "keep the last good weights".
+LAST_GOOD_EVERY_S = 1.0
 EVAL_BYTES = 256 * 2**20  # layer outputs one evaluation chunk may hold at once
 PROBE_EXAMPLES = 64
 
@@ -138,8 +141,9 @@ class LossFunction:
 
     def correct(self, out, labels):
         """Number of right answers in a batch, as a device tensor (no sync)."""
+        # argmax and comparisons record no graph, so `out` needs no detach
         if out.shape[1] == 1:
-            return ((out[:, 0] > 0).long() == labels).sum()
+            return ((out.detach()[:, 0] > 0).long() == labels).sum()
         return (out.argmax(1) == labels).sum()
 
 
@@ -262,6 +266,8 @@ class Trainer:
         self._elapsed = elapsed
 
         self._last_good = state_to_numpy(model)
+        last_good_time = time.perf_counter()
+        labels_are_targets = t_train is y_train  # cross-entropy, hinge
         for epoch in range(1, s.epochs + 1):
             model.train()
             order = torch.randperm(n, generator=shuffle).to(device)
@@ -298,7 +304,8 @@ class Trainer:
                 window.append(loss.detach())
                 window_sizes.append(size)
                 if classification:
-                    corrects.append(loss_fn.correct(out.detach(), y_train[idx]))
+                    labels = tb if labels_are_targets else y_train[idx]
+                    corrects.append(loss_fn.correct(out, labels))
                 step += 1
                 examples += size
                 self._steps, self._examples = step, examples
@@ -309,7 +316,9 @@ class Trainer:
                     epoch_loss_sum += mean
                     # These weights produced a finite loss: keep them as the
                     # fallback should a later step diverge.
-                    self._last_good = state_to_numpy(model)
+                    if time.perf_counter() - last_good_time >= LAST_GOOD_EVERY_S:
+                        self._last_good = state_to_numpy(model)
+                        last_good_time = time.perf_counter()
 
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()

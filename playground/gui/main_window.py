@@ -36,6 +36,7 @@ from playground.gui.session import Session
 from playground.gui.tabs.builder_tab import NetworkBuilderTab
 from playground.gui.tabs.curves_tab import TrainingCurvesTab
 from playground.gui.tabs.placeholder_tab import PLACEHOLDERS, PlaceholderTab
+from playground.gui.widgets.throttle import LatestOnly
 
 TAB_TITLES = (
     "Network builder",
@@ -45,6 +46,7 @@ TAB_TITLES = (
     "Latent space",
     "Diffusion steps",
 )
+STATUS_MS = 250  # readable, and cheap for the thread that shares Python's lock
 PROJECT_FILTER = "Neural Playground projects (*.npg)"
 SPEC_FILTER = "Network specs (*.json)"
 
@@ -239,6 +241,8 @@ class MainWindow(QMainWindow):
         for w in (self.state_label, self.epoch_label, self.loss_label, self.speed_label):
             w.setMinimumWidth(110)
             sb.addPermanentWidget(w)
+        self._show_step = LatestOnly(self._show_step_now, STATUS_MS, self)
+        self._show_epoch = LatestOnly(self.epoch_label.setText, STATUS_MS, self)
 
     # -- titles and enabled states ---------------------------------------------------
     @Slot()
@@ -331,22 +335,27 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_started(self, started):
+        self._show_step.cancel()
+        self._show_epoch.cancel()
         self._total_epochs = started.total_epochs
         self.epoch_label.setText(f"Epoch 0/{started.total_epochs}")
 
     @Slot(list)
     def _on_steps(self, steps):
-        last = steps[-1]
+        self._show_step(steps[-1])
+
+    def _show_step_now(self, last):
         self.loss_label.setText(f"Loss {last.loss:.4f}")
         self.speed_label.setText(f"{last.examples_per_second:,.0f} examples/s")
 
     @Slot(list)
     def _on_epochs(self, epochs):
-        last = epochs[-1]
-        self.epoch_label.setText(f"Epoch {last.epoch}/{self._total_epochs}")
+        self._show_epoch(f"Epoch {epochs[-1].epoch}/{self._total_epochs}")
 
     @Slot(object)
     def _on_run_ended(self, event):
+        self._show_step.flush()
+        self._show_epoch.flush()
         summary = getattr(event, "summary", None)
         if isinstance(event, Finished):
             ended, message = event.reason, ""
@@ -366,7 +375,7 @@ class MainWindow(QMainWindow):
                     dataset={"name": job.dataset_name, "options": dict(job.dataset_options)},
                 )
             self.session.add_run(run)
-            final = run.history[-1] if run.history else {}
+            final = run.final_metrics()
             text = f"{run.name} {ended}"
             if "val_accuracy" in final:
                 text += f": validation accuracy {final['val_accuracy']:.1%}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from playground.core.compat import CompatibilityError, check_compatible
+from playground.core.compat import CompatibilityError, check_training
 from playground.core.datasets import DatasetError, get_dataset
 from playground.core.project import (
     Project,
@@ -142,9 +142,7 @@ class Session(QObject):
             problem = str(exc)
         if not problem:
             try:
-                check_compatible(
-                    self.project.spec, self.dataset(), self.project.settings.loss
-                )
+                check_training(self.project.spec, self.dataset(), self.project.settings)
             except (CompatibilityError, DatasetError) as exc:
                 problem = str(exc)
         if problem != self.problem:

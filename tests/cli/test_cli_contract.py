@@ -312,3 +312,12 @@ def test_metrics_json_regression_has_no_accuracy_keys(tmp_path, dataset):
         assert not any("accuracy" in key for key in entry), entry
     assert all(isinstance(h["epoch"], int) for h in data["history"])
     assert _number(data["examples_per_second"])
+
+
+def test_a_project_file_alone_opens_the_app(tmp_path):
+    # `playground lesson.npg` is `playground gui lesson.npg`: same checks, same words
+    missing = tmp_path / "lesson.npg"
+    alone = playground(str(missing), timeout=60)
+    with_gui = playground("gui", str(missing), timeout=60)
+    assert alone.returncode == with_gui.returncode != 0
+    assert alone.stderr == with_gui.stderr and "lesson.npg" in alone.stderr

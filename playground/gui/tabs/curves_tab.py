@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from playground.gui.widgets.live_curves import LiveCurvesWidget
+from playground.gui.widgets.throttle import LatestOnly
+
+HEADING_MS = 250
 
 LIVE = "Current run"
 
@@ -18,6 +28,9 @@ class TrainingCurvesTab(QWidget):
         self.curves = LiveCurvesWidget(self)
         self.heading = QLabel("No run yet: press Train to start one.")
         self.heading.setObjectName("curvesHeading")
+        # New text must not re-lay out the tab (and resize the plots) each time.
+        self.heading.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self._set_heading = LatestOnly(self.heading.setText, HEADING_MS, self)
         self.run_choice = QComboBox()
         self.run_choice.setToolTip("Show the curves of a finished run of this project")
         self.run_choice.addItem(LIVE)
@@ -44,6 +57,7 @@ class TrainingCurvesTab(QWidget):
 
     @Slot(object)
     def _on_started(self, started) -> None:
+        self._set_heading.cancel()
         self._live_epochs = []
         self.run_choice.setCurrentIndex(0)
         self.curves.clear()
@@ -67,11 +81,12 @@ class TrainingCurvesTab(QWidget):
         text += f"validation loss {last.val_loss:.4f}"
         if last.val_accuracy is not None:
             text += f", validation accuracy {last.val_accuracy:.1%}"
-        self.heading.setText(text)
+        self._set_heading(text)
 
     @Slot(object)
     def _on_ended(self, event) -> None:
         self.curves.flush()  # the last points, without waiting for a redraw
+        self._set_heading.flush()
         text = self.heading.text()
         kind = type(event).__name__
         if kind == "Failed":

@@ -6,8 +6,11 @@ the same at step 100 and at step 100,000.
 
 Drawing competes with training for the CPU (two cores are common), so what is
 drawn is kept cheap, measured with bench/engine_overhead.py:
-- points reach the plots at most REDRAW_HZ times a second, and not at all
-  while the widget is hidden;
+- redraws are spaced so that drawing takes about PAINT_BUDGET of the time
+  (each one is timed), at most MAX_REDRAW_HZ, and none while the widget is
+  hidden. Drawing holds Python's lock, which the training thread needs for
+  every step;
+
 - the grid is a GridItem: the axes' own grid cost ~60 ms a frame offscreen,
   the GridItem ~5 ms;
 - axes keep plain numbers (an SI prefix relabels, and re-lays out, the axis);
@@ -20,6 +23,7 @@ drawn is kept cheap, measured with bench/engine_overhead.py:
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -30,7 +34,9 @@ TRAIN_COLOR = (31, 119, 180)
 VAL_COLOR = (255, 127, 14)
 STEP_COLOR = (31, 119, 180, 70)
 GRID_COLOR = (232, 232, 232)
-REDRAW_HZ = 10
+MAX_REDRAW_HZ = 4  # a loss curve needs no more; each redraw stalls training
+MIN_REDRAW_HZ = 1
+PAINT_BUDGET = 0.05  # share of the time spent drawing while points stream in
 MAX_MARKERS = 60  # more epoch markers than this just blur into the line
 
 
@@ -101,7 +107,7 @@ class LiveCurvesWidget(QWidget):
         self._markers: dict[str, bool] = {}
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
-        self._redraw.setInterval(1000 // REDRAW_HZ)
+        self._redraw.setInterval(1000 // MAX_REDRAW_HZ)
         self._redraw.timeout.connect(self.flush)
         self._add("step_loss", self.loss_plot, "train (per step)", STEP_COLOR, 1)
         self._add("train_loss", self.loss_plot, "train", TRAIN_COLOR, 2, symbol=True)
@@ -169,12 +175,19 @@ class LiveCurvesWidget(QWidget):
         self._redraw.stop()
         if not self.isVisible():
             return  # showEvent draws them
+        t0 = time.perf_counter()
         for key in self._stale:
             series = self.series[key]
             self._show_markers(key, series.n <= MAX_MARKERS)
             self.curves[key].setData(*series.view())
         self._stale.clear()
         self._follow_data()
+        # Paint now rather than at the next idle moment, so the cost is known.
+        self.loss_plot.repaint()
+        self.acc_plot.repaint()
+        cost = time.perf_counter() - t0
+        interval = min(max(cost / PAINT_BUDGET, 1 / MAX_REDRAW_HZ), 1 / MIN_REDRAW_HZ)
+        self._redraw.setInterval(round(1000 * interval))
 
     def showEvent(self, event):
         super().showEvent(event)
