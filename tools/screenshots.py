@@ -34,17 +34,17 @@ def main(out_dir="docs/screenshots") -> int:
     window.grab().save(str(out / "builder.png"))
 
     session = window.session
-    session.set_settings(session.settings.replace(epochs=150, device="cpu"))
+    session.set_settings(session.settings.replace(epochs=300, device="cpu"))
     window.engine.run_ended.connect(loop.quit)
     window.train()
     QTimer.singleShot(1500, lambda: window.grab().save(str(out / "training-live.png")))
     loop.exec()
     app.processEvents()
     window.grab().save(str(out / "curves.png"))
-    for index, name in ((1, "filter-lab-placeholder"),):
+    for index, name in ((1, "filter-lab"), (3, "attention"), (4, "latent"), (5, "diffusion")):
         window.tabs.setCurrentIndex(index)
         app.processEvents()
-        window.grab().save(str(out / f"{name}.png"))
+        window.grab().save(str(out / f"tab-{name}.png"))
     # a mismatch, shown in place
     window.tabs.setCurrentIndex(0)
     b = window.builder_tab

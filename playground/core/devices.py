@@ -31,11 +31,13 @@ def resolve_device(name: str = "auto") -> str:
     return name
 
 
-def describe_device(name: str) -> str:
+def describe_device(name: str, threads: int | None = None) -> str:
+    """For people: the device, and for the CPU how many threads train on it."""
     import torch
 
     if name == "cuda":
         return f"CUDA: {torch.cuda.get_device_name(0)}"
     if name == "mps":
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = threads or torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads != 1 else ''})"

@@ -139,6 +139,10 @@ class TrainingEngine(QObject):
 
     # -- state -----------------------------------------------------------------
     @property
+    def torch_threads(self) -> int:
+        return self._torch_threads
+
+    @property
     def state(self) -> str:
         return self._state
 

@@ -57,6 +57,10 @@ class TorchLoader(QObject):
 
     loaded = Signal(dict)
 
+    def __init__(self, parent=None, threads: int | None = None):
+        super().__init__(parent)
+        self._threads = threads
+
     def start(self) -> None:
         threading.Thread(target=self._load, name="torch-import", daemon=True).start()
 
@@ -67,9 +71,12 @@ class TorchLoader(QObject):
 
             from playground.core.devices import describe_device, resolve_device
 
+            # The first optimizer of a process imports torch._dynamo (~1.5 s
+            # here): pay that now, not on the first Train click.
+            torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
             info["torch"] = torch.__version__
             info["cuda"] = bool(torch.cuda.is_available())
-            info["device"] = describe_device(resolve_device("auto"))
+            info["device"] = describe_device(resolve_device("auto"), self._threads)
         except Exception as exc:  # shown in About; training will report it too
             info["error"] = str(exc)
         self.loaded.emit(info)
@@ -112,7 +119,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
 
-        self.torch_loader = TorchLoader(self)
+        self.torch_loader = TorchLoader(self, self.engine.torch_threads)
         self.torch_loader.loaded.connect(self._on_torch_loaded)
 
     # -- construction -----------------------------------------------------------

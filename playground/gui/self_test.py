@@ -15,7 +15,18 @@ TIMEOUT_S = 120
 
 
 def run_self_test() -> int:
-    os.environ.setdefault("PLAYGROUND_CONFIG_DIR", tempfile.mkdtemp(prefix="playground-selftest-"))
+    if os.environ.get("PLAYGROUND_CONFIG_DIR"):
+        return _self_test()
+    # The user's recent files and settings stay untouched, and nothing is left behind.
+    with tempfile.TemporaryDirectory(prefix="playground-selftest-") as config:
+        os.environ["PLAYGROUND_CONFIG_DIR"] = config
+        try:
+            return _self_test()
+        finally:
+            del os.environ["PLAYGROUND_CONFIG_DIR"]
+
+
+def _self_test() -> int:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from playground.core.events import Finished
@@ -49,7 +60,7 @@ def run_self_test() -> int:
     if window.engine.busy:
         loop.exec()
     ok = bool(ended) and isinstance(ended[0], Finished)
-    points = window.curves_tab.curves.point_count("val_loss")
+    points = window.curves_tab.curves.drawn_count("val_loss")
     if not ok:
         reason = getattr(ended[0], "message", ended[0]) if ended else "timed out"
         say(f"training failed: {reason}")

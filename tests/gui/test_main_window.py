@@ -265,3 +265,24 @@ def test_file_quit_closes_the_window(qtbot, window):
     window.session.mark_clean()
     quit_action.trigger()
     assert not window.isVisible()
+
+
+def test_placeholder_texts_are_not_clipped(qtbot, window):
+    for i in (1, 3, 4, 5):
+        window.tabs.setCurrentIndex(i)
+        qtbot.wait(10)
+        body = window.tabs.widget(i).findChild(QLabel, "placeholderText")
+        assert body.height() >= body.heightForWidth(body.width()), window.tabs.tabText(i)
+
+
+def test_first_train_click_starts_at_once_after_torch_loaded(qtbot, window):
+    # the loader pays the first optimizer's one-off import cost in the background
+    with qtbot.waitSignal(window.torch_loader.loaded, timeout=30_000):
+        window.torch_loader.start()
+    assert "thread" in window.device_label.text() or "CUDA" in window.device_label.text()
+    quick(window, epochs=2)
+    started = []
+    window.engine.started.connect(started.append)
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    assert started

@@ -16,7 +16,10 @@ class PlaceholderTab(QWidget):
         body = QLabel(text)
         body.setWordWrap(True)
         body.setAlignment(Qt.AlignCenter)
-        body.setMaximumWidth(640)
+        # The box layout does not ask a wrapped label for its height at the
+        # width it gets, and clips its lines: fix both.
+        body.setFixedWidth(640)
+        body.setMinimumHeight(body.heightForWidth(640))
         body.setObjectName("placeholderText")
         layout.addWidget(heading)
         layout.addWidget(body, 0, Qt.AlignHCenter)
