@@ -317,14 +317,15 @@ def _run_training(spec, dataset, settings, quiet: bool):
 
 
 def cmd_train(args) -> int:
-    from playground.core.compat import check_training
+    from playground.core.compat import check_training, early_check_device
     from playground.core.events import Failed, Finished, Stopped
 
     _check_outputs(args)
     spec = _load_spec(args.spec)
     settings = _settings_from_args(args)
     name, options, dataset = _dataset_from_args(args)
-    check_training(spec, dataset, settings)  # a clear line before torch loads
+    # a clear line before torch loads; the trainer checks a GPU's memory itself
+    check_training(spec, dataset, settings, early_check_device(settings.device))
     for warning in getattr(dataset, "warnings", []) or []:
         print(f"warning: {warning}", file=sys.stderr)
 
@@ -383,24 +384,11 @@ def _write_output(option: str, path, write, *payload) -> None:
         raise CommandError(f"cannot write {option} '{path}': {exc.strerror or exc}") from exc
 
 
-def _temp_beside(path: Path) -> str:
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    return tmp
-
-
 def _replace_atomic(path: Path, write_tmp) -> None:
-    """Write through a temporary file beside the target, so a reader sees the
-    old file or the new one, and no half-written temp file is left behind."""
-    tmp = _temp_beside(path)
-    try:
+    from playground.core.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
         write_tmp(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _write_json_atomic(path, payload) -> None:

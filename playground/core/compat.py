@@ -6,6 +6,7 @@ Torch-free, so the window can disable Train with the reason at once.
 from __future__ import annotations
 
 import math
+import sys
 
 from playground.core import memory
 from playground.core.shapes import LayerInfo, infer_shapes
@@ -82,20 +83,39 @@ def check_compatible(spec, dataset, loss: str = "auto") -> str:
     return resolved
 
 
-def check_training(spec, dataset, settings, device: str = "cpu") -> str:
+def early_check_device(setting: str) -> str | None:
+    """Which device's memory the window and the command line can check before
+    training, or None to leave it to the trainer (which knows the device).
+
+    The machine's memory says nothing about a GPU's, so "cuda", and "auto"
+    before torch has loaded, are not checked early."""
+    if setting in ("cpu", "mps"):
+        return setting
+    if setting == "auto" and "torch" in sys.modules:
+        from playground.core.devices import resolve_device
+
+        resolved = resolve_device("auto")
+        return resolved if resolved in ("cpu", "mps") else None
+    return None
+
+
+def check_training(spec, dataset, settings, device: str | None = "cpu") -> str:
     """Everything check_compatible checks, plus what depends on the training
     settings and the machine: BatchNorm's batch needs and memory. Raises
     CompatibilityError with one line, or returns the loss to use.
 
     ``device`` is where the run trains; "cpu" (the machine's memory) stays
     torch-free, so the window and the command line can ask before torch loads.
-    The trainer asks again with the resolved device ("cuda" reads GPU memory)."""
+    The trainer asks again with the resolved device ("cuda" reads GPU memory).
+    ``device=None`` skips the memory check (see early_check_device)."""
     loss = check_compatible(spec, dataset, settings.loss)
     summary = infer_shapes(spec)
     n_train = len(dataset.x_train)
     if n_train == 0:
         raise CompatibilityError(f"'{dataset.name}' has no training examples")
     _check_batchnorm(summary.layers, dataset, n_train, settings.batch_size)
+    if device is None:
+        return loss
     # On a GPU the whole dataset is copied there too; on the CPU it is shared.
     data = 0 if device == "cpu" else _dataset_values(dataset)
     batch = min(settings.batch_size, n_train)

@@ -26,7 +26,12 @@ def available_memory(device: str = "cpu") -> int | None:
         try:
             import torch
 
-            return int(torch.cuda.mem_get_info(torch.device(device))[0])
+            dev = torch.device(device)
+            free = torch.cuda.mem_get_info(dev)[0]
+            # What torch keeps cached from an earlier run is free to reuse,
+            # though the driver counts it as taken.
+            cached = torch.cuda.memory_reserved(dev) - torch.cuda.memory_allocated(dev)
+            return int(free + cached)
         except Exception:  # no usable GPU here: the device check reports that
             return None
     # CPU, and MPS, whose memory is the machine's.

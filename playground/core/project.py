@@ -9,9 +9,7 @@ mailed you cannot run code. Writes are atomic: temp file, then os.replace.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from playground.core.atomic import atomic_path
 from playground.core.settings import SettingsError, TrainingSettings
 from playground.core.spec import NetworkSpec, SpecError
 
@@ -111,9 +110,8 @@ def save_project(project: Project, path) -> None:
         ],
         "view": project.view,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as raw, zipfile.ZipFile(
             raw, "w", compression=zipfile.ZIP_DEFLATED
         ) as zf:
             zf.writestr("project.json", json.dumps(doc, indent=2))
@@ -124,14 +122,6 @@ def save_project(project: Project, path) -> None:
                 if r.weights:
                     tensors = {k: np.ascontiguousarray(v) for k, v in r.weights.items()}
                     zf.writestr(f"weights/{r.name}.safetensors", save(tensors))
-            raw.flush()
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load_project(path) -> Project:

@@ -13,11 +13,11 @@ No torch here: specs are read and written before torch has loaded.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from playground.core.atomic import write_text
 
 FORMAT = "playground-network"
 VERSION = 1
@@ -383,18 +383,4 @@ def load_spec(path) -> NetworkSpec:
 
 def save_spec(spec: NetworkSpec, path) -> None:
     """Write atomically: a reader sees the old file or the new one, never half."""
-    path = Path(path)
-    text = spec.to_json() + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private; a spec is meant to be shared.
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_text(path, spec.to_json() + "\n")

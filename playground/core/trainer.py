@@ -190,6 +190,11 @@ class Trainer:
             yield Failed(str(exc), None)
         except Exception as exc:  # the run must end in an event, never a traceback
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            if self._last_good is not None and self.model is not None:
+                try:  # the model handed back matches the weights reported
+                    self._load_numpy(self._last_good)
+                except Exception:
+                    pass  # the first error is the one to report
             yield Failed(
                 f"training failed: {type(exc).__name__}: {message}",
                 self._summary(self._last_good) if self._last_good else None,

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground import __version__
-from playground.core.events import Failed, Finished, Stopped
+from playground.core.events import Finished, Stopped
 from playground.core.project import ProjectError, run_from_summary
 from playground.core.spec import SpecError, load_spec, save_spec
 from playground.gui import preferences
@@ -338,6 +338,11 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self._last_epoch = None
         self._total_epochs = p.settings.epochs
+        self._show_step.cancel()
+        self._show_epoch.cancel()
+        self.epoch_label.setText(f"Epoch 0/{p.settings.epochs}")
+        self.loss_label.setText("Loss \u2013")
+        self.speed_label.setText("\u2013 examples/s")
         self.tabs.setCurrentWidget(self.curves_tab)
 
     @Slot(object)

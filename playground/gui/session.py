@@ -6,7 +6,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from playground.core.compat import CompatibilityError, check_training
+from playground.core.compat import (
+    CompatibilityError,
+    check_training,
+    early_check_device,
+)
 from playground.core.datasets import DatasetError, get_dataset
 from playground.core.project import (
     Project,
@@ -142,7 +146,13 @@ class Session(QObject):
             problem = str(exc)
         if not problem:
             try:
-                check_training(self.project.spec, self.dataset(), self.project.settings)
+                settings = self.project.settings
+                check_training(
+                    self.project.spec,
+                    self.dataset(),
+                    settings,
+                    early_check_device(settings.device),
+                )
             except (CompatibilityError, DatasetError) as exc:
                 problem = str(exc)
         if problem != self.problem:

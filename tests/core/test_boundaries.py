@@ -11,6 +11,7 @@ LIGHT = [
     "playground.core.compat",
     "playground.core.memory",
     "playground.core.resources",
+    "playground.core.atomic",
     "playground.core.project",
     "playground.core.datasets",
     "playground.core.templates",

@@ -171,3 +171,32 @@ def test_training_split_sizes_are_checked_with_the_real_dataset(machine):
     spec = NetworkSpec(input_shape=(4,), layers=(LayerSpec("Linear", {"out_features": 3}),))
     with pytest.raises(CompatibilityError, match="no training examples"):
         check_training(spec, empty, TrainingSettings(), "cpu")
+
+
+def test_gpu_runs_are_not_judged_by_the_machines_memory(machine):
+    from playground.core.compat import early_check_device
+
+    seen = machine(1 * GB)
+    assert early_check_device("cuda") is None
+    assert early_check_device("cpu") == "cpu" and early_check_device("mps") == "mps"
+    settings = TrainingSettings(batch_size=100, device="cuda")
+    check_training(BIG, big_dataset(), settings, early_check_device("cuda"))  # no refusal
+    assert seen == []
+
+
+def test_auto_is_checked_early_only_once_torch_knows_the_device():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from playground.core.compat import early_check_device\n"
+        "before = early_check_device('auto')\n"
+        "import torch\n"
+        "after = early_check_device('auto')\n"
+        "print(before, after, torch.cuda.is_available())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after, cuda = out.stdout.split()
+    assert before == "None"
+    assert after == ("None" if cuda == "True" else "cpu")

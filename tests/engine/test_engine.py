@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from playground.core.datasets import get_dataset
 from playground.core.events import Finished, Stopped
 from playground.core.settings import TrainingSettings
 from playground.core.templates import default_spec

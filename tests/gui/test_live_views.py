@@ -76,3 +76,23 @@ def test_hidden_curves_draw_when_shown(qtbot):
     w.show()
     qtbot.waitExposed(w)
     assert w.drawn_count("val_loss") == 5
+
+
+def test_one_early_spike_does_not_flatten_the_loss_plot(qtbot):
+    w = LiveCurvesWidget()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    first = [NS(epoch=1, train_loss=1e6, val_loss=1e6, train_accuracy=None, val_accuracy=None)]
+    w.add_epochs(first)
+    w.flush()
+    assert w.loss_plot.viewRange()[1][1] >= 1e6
+    later = [NS(epoch=e, train_loss=0.01, val_loss=0.012, train_accuracy=None, val_accuracy=None)
+             for e in range(2, 60)]
+    w.add_epochs(later)
+    w.flush()
+    assert 0.012 <= w.loss_plot.viewRange()[1][1] <= 0.05
+    # a fresh rise in the newest points is always in view
+    w.add_epochs([NS(epoch=60, train_loss=3.0, val_loss=3.0, train_accuracy=None, val_accuracy=None)])
+    w.flush()
+    assert w.loss_plot.viewRange()[1][1] >= 3.0

@@ -286,3 +286,40 @@ def test_first_train_click_starts_at_once_after_torch_loaded(qtbot, window):
     with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
         window.train()
     assert started
+
+
+def test_a_new_run_clears_the_last_runs_numbers(qtbot, window):
+    quick(window, epochs=2)
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    assert window.loss_label.text() != "Loss \u2013"
+    window.session.set_spec(window.session.spec)  # any edit; then a new run
+    quick(window, epochs=10_000)
+    window.train()
+    assert window.loss_label.text() == "Loss \u2013"
+    assert window.speed_label.text() == "\u2013 examples/s"
+    assert window.epoch_label.text() == "Epoch 0/10000"
+    with qtbot.waitSignal(window.engine.run_ended, timeout=10_000):
+        window.engine.stop()
+
+
+def test_looking_at_a_past_run_mid_run_and_back(qtbot, window):
+    tab = window.curves_tab
+    quick(window, epochs=2)
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    quick(window, epochs=10_000)
+    with qtbot.waitSignal(window.engine.started, timeout=20_000):
+        window.train()  # started brings the view back to the live run
+    qtbot.waitUntil(lambda: tab.curves.point_count("val_loss") >= 2, timeout=20_000)
+    tab.run_choice.setCurrentIndex(1)  # run-1, while run 2 trains
+    qtbot.wait(400)  # longer than the heading's throttle
+    assert tab.heading.text().startswith("run-1")
+    assert tab.curves.point_count("val_loss") == 2
+    tab.run_choice.setCurrentIndex(0)  # back to the live run
+    assert tab.curves.point_count("step_loss") > 0
+    assert tab.curves.point_count("val_loss") >= 2
+    assert tab.heading.text().startswith("Epoch")
+    with qtbot.waitSignal(window.engine.run_ended, timeout=10_000):
+        window.engine.stop()
+    assert tab.heading.text().startswith("Stopped. Epoch")

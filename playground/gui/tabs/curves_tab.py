@@ -45,6 +45,7 @@ class TrainingCurvesTab(QWidget):
         layout.addWidget(self.curves, 1)
 
         self._live_epochs = []
+        self._live_steps = []
         engine.started.connect(self._on_started)
         engine.step_metrics_ready.connect(self._on_steps)
         engine.epoch_metrics_ready.connect(self._on_epochs)
@@ -59,6 +60,7 @@ class TrainingCurvesTab(QWidget):
     def _on_started(self, started) -> None:
         self._set_heading.cancel()
         self._live_epochs = []
+        self._live_steps = []
         self.run_choice.setCurrentIndex(0)
         self.curves.clear()
         self.heading.setText(
@@ -68,6 +70,7 @@ class TrainingCurvesTab(QWidget):
 
     @Slot(list)
     def _on_steps(self, steps) -> None:
+        self._live_steps.extend(steps)
         if self._showing_live():
             self.curves.add_steps(steps)
 
@@ -76,7 +79,12 @@ class TrainingCurvesTab(QWidget):
         self._live_epochs.extend(epochs)
         if self._showing_live():
             self.curves.add_epochs(epochs)
-        last = epochs[-1]
+            self._show_live_heading()
+
+    def _show_live_heading(self) -> None:
+        if not self._live_epochs:
+            return
+        last = self._live_epochs[-1]
         text = f"Epoch {last.epoch}: train loss {last.train_loss:.4f}, "
         text += f"validation loss {last.val_loss:.4f}"
         if last.val_accuracy is not None:
@@ -86,6 +94,8 @@ class TrainingCurvesTab(QWidget):
     @Slot(object)
     def _on_ended(self, event) -> None:
         self.curves.flush()  # the last points, without waiting for a redraw
+        if not self._showing_live():
+            return  # a past run is on show; its heading stays
         self._set_heading.flush()
         text = self.heading.text()
         kind = type(event).__name__
@@ -111,6 +121,7 @@ class TrainingCurvesTab(QWidget):
     @Slot()
     def _on_project_loaded(self) -> None:
         self._live_epochs = []
+        self._live_steps = []
         self.curves.clear()
         # runs_changed comes after project_loaded: fill the list now so the
         # newest run can be chosen.
@@ -126,9 +137,14 @@ class TrainingCurvesTab(QWidget):
     def _on_run_chosen(self, index: int) -> None:
         if index <= 0:
             self.curves.clear()
+            self.curves.add_steps(self._live_steps)
             self.curves.add_epochs(self._live_epochs)
+            self.curves.flush()
+            self._show_live_heading()
+            self._set_heading.flush()
             return
         run = self.session.project.runs[index - 1]
+        self._set_heading.cancel()  # a live heading still on its way
         self.curves.show_history(run.history)
         self.heading.setText(
             f"{run.name}: {run.ended}, {len(run.history)} epochs, "

@@ -16,9 +16,10 @@ drawn is kept cheap, measured with bench/engine_overhead.py:
   (window/plain 0.83 with it, 0.89 without);
 - axes keep plain numbers (an SI prefix relabels, and re-lays out, the axis);
 - epoch markers are drawn only while a curve is short enough to read them;
-- the view range moves in 1-2-5 steps, only when the data outgrows it: an
-  auto-range that followed every point rebuilt the axes and the grid on
-  every frame. Zooming or panning by hand stops the following.
+- the view range moves in 1-2-5 steps, only when the data outgrows it (or,
+  for the loss, shrinks well below it): an auto-range that followed every
+  point rebuilt the axes on every frame. Zooming or panning by hand stops
+  the following.
 """
 
 from __future__ import annotations
@@ -49,6 +50,26 @@ def nice_ceiling(value: float) -> float:
         if step * power >= value * (1 - 1e-9):
             return step * power
     return 10 * power
+
+
+def robust_top(series: list) -> float:
+    """A y maximum that one early spike cannot dictate (a regression that
+    starts at 1e6 and settles near 0.01 should show the 0.01): the 98th
+    percentile of all points, or the highest recent point if that is higher,
+    so the newest data always shows."""
+    tops = []
+    recent = 0.0
+    for y in series:
+        finite = y[np.isfinite(y)]
+        if len(finite):
+            tops.append(finite)
+            recent = max(recent, float(finite[-max(1, len(finite) // 10):].max()))
+    if not tops:
+        return 0.0
+    values = np.concatenate(tops)
+    if len(values) < 20:
+        return float(values.max())
+    return max(float(np.percentile(values, 98)), recent)
 
 
 class GrowingSeries:
@@ -154,15 +175,15 @@ class LiveCurvesWidget(QWidget):
         ):
             if plot not in self._following:
                 continue
-            xmax = ymax = 0.0
+            xmax = 0.0
+            ys = []
             for key in keys:
                 x, y = self.series[key].view()
                 if len(x):
                     xmax = max(xmax, float(x[-1]))
-                    finite = y[np.isfinite(y)]
-                    if len(finite):
-                        ymax = max(ymax, float(finite.max()))
-            want = (nice_ceiling(xmax), 1.0 if plot is self.acc_plot else nice_ceiling(ymax))
+                    ys.append(y)
+            top = 1.0 if plot is self.acc_plot else robust_top(ys)
+            want = (nice_ceiling(xmax), nice_ceiling(top))
             if want != self._ranges[plot]:
                 self._ranges[plot] = want
                 plot.setRange(xRange=(0, want[0]), yRange=(0, want[1]), padding=0.02)
