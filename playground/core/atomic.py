@@ -19,7 +19,10 @@ from pathlib import Path
 def atomic_path(path) -> Iterator[str]:
     """Yield a temporary path beside `path`; write it, and it replaces `path`."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The target's suffix last: writers that pick a format by name still can.
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     try:
         yield tmp

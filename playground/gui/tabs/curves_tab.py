@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Slot
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QSizePolicy,
+    QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,12 +43,47 @@ class TrainingCurvesTab(QWidget):
         self.run_choice.addItem(LIVE)
         self.run_choice.currentIndexChanged.connect(self._on_run_chosen)
 
+        self.smoothing = QSlider(Qt.Horizontal)
+        self.smoothing.setRange(0, 99)
+        self.smoothing.setFixedWidth(120)
+        self.smoothing.setToolTip(
+            "Smoothing, as in TensorBoard: an exponential moving average of each "
+            "curve (0 = the raw values). The exported data stays unsmoothed."
+        )
+        self.smoothing_value = QLabel("0.00")
+        self.smoothing.valueChanged.connect(self._on_smoothing)
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setToolTip("Show the loss on a log10 axis: small losses stay visible")
+        self.log_scale.toggled.connect(self.curves.set_log_scale)
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.export_button)
+        for text, plot, suffix in (
+            ("Loss plot as PNG\u2026", "loss", "png"),
+            ("Loss plot as SVG\u2026", "loss", "svg"),
+            ("Accuracy plot as PNG\u2026", "accuracy", "png"),
+            ("Accuracy plot as SVG\u2026", "accuracy", "svg"),
+        ):
+            menu.addAction(text, lambda p=plot, s=suffix: self.export_plot_dialog(p, s))
+        menu.addAction("Data as CSV\u2026", self.export_csv_dialog)
+        self.export_button.setMenu(menu)
+
         top = QHBoxLayout()
         top.addWidget(self.heading, 1)
+        top.addWidget(QLabel("Smoothing"))
+        top.addWidget(self.smoothing)
+        top.addWidget(self.smoothing_value)
+        top.addWidget(self.log_scale)
+        top.addWidget(self.export_button)
         top.addWidget(QLabel("Show:"))
         top.addWidget(self.run_choice)
+        self.export_message = QLabel()
+        self.export_message.setObjectName("exportMessage")
+        self.export_message.hide()
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.export_message)
         layout.addWidget(self.curves, 1)
 
         self._live_epochs = []
@@ -52,6 +94,67 @@ class TrainingCurvesTab(QWidget):
         engine.run_ended.connect(self._on_ended)
         session.runs_changed.connect(self._refresh_runs)
         session.project_loaded.connect(self._on_project_loaded)
+
+    # -- view options and export ----------------------------------------------------
+    @Slot(int)
+    def _on_smoothing(self, value: int) -> None:
+        self.smoothing_value.setText(f"{value / 100:.2f}")
+        self.curves.set_smoothing(value / 100)
+
+    def export_plot_dialog(self, which: str, suffix: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export the {which} plot", f"{which}.{suffix}",
+            f"{suffix.upper()} files (*.{suffix})",
+        )
+        if path:
+            self.export_plot(which, path)
+
+    def export_plot(self, which: str, path) -> bool:
+        """Write the plot as PNG or SVG (by the file's suffix)."""
+        from playground.core.atomic import atomic_path
+
+        path = Path(path)
+        kind = path.suffix.lower()
+        if kind not in (".png", ".svg"):
+            return self._export_failed(path, "the name must end in .png or .svg")
+        plot = self.curves.loss_plot if which == "loss" else self.curves.acc_plot
+        self.curves.flush()
+        try:
+            with atomic_path(path) as tmp:
+                if not _render(plot, tmp, kind):
+                    raise OSError("the image could not be written")
+        except OSError as exc:
+            return self._export_failed(path, exc.strerror or str(exc))
+        return self._exported(path)
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the curves' data", "curves.csv", "CSV files (*.csv)"
+        )
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path) -> bool:
+        from playground.core.atomic import write_text
+
+        path = Path(path)
+        try:
+            write_text(path, self.curves.to_csv())
+        except OSError as exc:
+            return self._export_failed(path, exc.strerror or str(exc))
+        return self._exported(path)
+
+    def _exported(self, path: Path) -> bool:
+        self.export_message.setStyleSheet("color: #1b5e20;")
+        self.export_message.setText(f"Saved {path}")
+        self.export_message.show()
+        return True
+
+    def _export_failed(self, path: Path, reason: str) -> bool:
+        self.export_message.setStyleSheet("color: #b00020;")
+        self.export_message.setText(f"Could not export to {path}: {reason}")
+        self.export_message.show()
+        return False
 
     def _showing_live(self) -> bool:
         return self.run_choice.currentIndex() == 0
@@ -150,3 +253,27 @@ class TrainingCurvesTab(QWidget):
             f"{run.name}: {run.ended}, {len(run.history)} epochs, "
             f"{run.settings.optimizer} lr {run.settings.learning_rate:g}"
         )
+
+
+def _render(widget, path: str, kind: str) -> bool:
+    # pyqtgraph's own SVG exporter fails on Qt 6.11's path syntax; Qt's
+    # generator draws the widget as it is on screen.
+    if kind == ".png":
+        return widget.grab().save(path, "PNG")
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    generator = QSvgGenerator()
+    generator.setFileName(path)
+    generator.setSize(widget.size())
+    generator.setViewBox(widget.rect())
+    # At the generator's default 72 dpi the axes, which pyqtgraph replays
+    # from recorded pictures, came out scaled apart from the curves.
+    generator.setResolution(widget.logicalDpiX())
+    generator.setTitle("Neural Playground training curves")
+    painter = QPainter(generator)
+    try:
+        widget.render(painter)
+    finally:
+        painter.end()
+    return True

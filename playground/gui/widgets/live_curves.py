@@ -27,10 +27,15 @@ from __future__ import annotations
 import math
 import time
 
+import csv
+import io
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from playground.gui.widgets.smoothing import Smoother
 
 TRAIN_COLOR = (31, 119, 180)
 VAL_COLOR = (255, 127, 14)
@@ -53,6 +58,17 @@ def nice_ceiling(value: float) -> float:
         if step * power >= value * (1 - 1e-9):
             return step * power
     return 10 * power
+
+
+def _decades(series: list) -> tuple[float, float]:
+    """A log10 y range in whole decades that holds the positive points."""
+    positive = [y[np.isfinite(y) & (y > 0)] for y in series]
+    positive = [p for p in positive if len(p)]
+    if not positive:
+        return (-3.0, 0.0)
+    low = math.floor(math.log10(min(float(p.min()) for p in positive)))
+    high = math.ceil(math.log10(robust_top(positive)))
+    return (float(low), float(max(high, low + 1)))
 
 
 def robust_top(series: list) -> float:
@@ -133,8 +149,13 @@ class LiveCurvesWidget(QWidget):
             layout.addWidget(plot)
         self._following = {self.loss_plot, self.acc_plot}
         self._ranges: dict = {}
+        self._log = False
         self._reset_ranges()
-        self.series: dict[str, GrowingSeries] = {}
+        self.smoothing = 0.0
+        self.series: dict[str, GrowingSeries] = {}  # what arrived
+        self._shown: dict[str, GrowingSeries] = {}  # smoothed, when smoothing
+        self._smoothers: dict[str, Smoother] = {}
+        self.names: dict[str, str] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._stale: set[str] = set()  # series with points not yet drawn
         self._markers: dict[str, bool] = {}
@@ -156,7 +177,10 @@ class LiveCurvesWidget(QWidget):
             [], [], name=name, pen=pg.mkPen(color=color, width=width), **kwargs
         )
         self.series[key] = GrowingSeries()
+        self._shown[key] = GrowingSeries()
+        self._smoothers[key] = Smoother()
         self._markers[key] = symbol
+        self.names[key] = f"{'loss' if plot is self.loss_plot else 'accuracy'}: {name}"
 
     def point_count(self, key: str) -> int:
         """Points received for a series (drawn at the next redraw)."""
@@ -172,15 +196,54 @@ class LiveCurvesWidget(QWidget):
         self._stale.clear()
         for key, series in self.series.items():
             series.clear()
+            self._shown[key].clear()
+            self._smoothers[key].reset()
             self._show_markers(key, True)
             self.curves[key].setData([], [])
         self._following = {self.loss_plot, self.acc_plot}
         self._reset_ranges()
 
     def _reset_ranges(self) -> None:
-        self._ranges = {self.loss_plot: (1.0, 1.0), self.acc_plot: (1.0, 1.0)}
+        self._ranges = {self.loss_plot: None, self.acc_plot: None}
         for plot in self._ranges:
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+
+    # -- how the curves are shown ------------------------------------------------
+    def set_smoothing(self, weight: float) -> None:
+        """TensorBoard's smoothing, 0 (off) to 0.99, on every curve."""
+        self.smoothing = weight
+        for key, series in self.series.items():
+            smoother = self._smoothers[key] = Smoother(weight)
+            shown = self._shown[key]
+            shown.clear()
+            if weight and series.n:
+                x, y = series.view()
+                shown.extend(x, smoother.extend(y))
+            self._stale.add(key)
+        self.flush()
+
+    def set_log_scale(self, on: bool) -> None:
+        """A log10 loss axis: decades instead of a flat line near zero."""
+        self._log = on
+        self.loss_plot.setLogMode(False, on)
+        self._ranges[self.loss_plot] = None
+        self._following.add(self.loss_plot)
+        self._stale.update(("step_loss", "train_loss", "val_loss"))
+        self.flush()
+
+    def to_csv(self) -> str:
+        """Every point received, unsmoothed: series, epoch, value."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["series", "epoch", "value"])
+        for key, series in self.series.items():
+            x, y = series.view()
+            for xi, yi in zip(x.tolist(), y.tolist()):
+                writer.writerow([self.names[key], f"{xi:.6g}", repr(yi)])
+        return out.getvalue()
+
+    def _view(self, key):
+        return self._shown[key].view() if self.smoothing else self.series[key].view()
 
     def _follow_data(self) -> None:
         """Grow each plot's range in 1-2-5 steps to hold all of its points."""
@@ -193,15 +256,20 @@ class LiveCurvesWidget(QWidget):
             xmax = 0.0
             ys = []
             for key in keys:
-                x, y = self.series[key].view()
+                x, y = self._view(key)
                 if len(x):
                     xmax = max(xmax, float(x[-1]))
                     ys.append(y)
-            top = 1.0 if plot is self.acc_plot else robust_top(ys)
-            want = (nice_ceiling(xmax), nice_ceiling(top))
+            if plot is self.acc_plot:
+                y_range = (0.0, 1.0)
+            elif self._log:
+                y_range = _decades(ys)
+            else:
+                y_range = (0.0, nice_ceiling(robust_top(ys)))
+            want = (nice_ceiling(xmax), y_range)
             if want != self._ranges[plot]:
                 self._ranges[plot] = want
-                plot.setRange(xRange=(0, want[0]), yRange=(0, want[1]), padding=0.02)
+                plot.setRange(xRange=(0, want[0]), yRange=y_range, padding=0.02)
 
     def flush(self) -> None:
         """Draw the points received since the last redraw."""
@@ -210,9 +278,9 @@ class LiveCurvesWidget(QWidget):
             return  # showEvent draws them
         t0 = time.perf_counter()
         for key in self._stale:
-            series = self.series[key]
-            self._show_markers(key, series.n <= MAX_MARKERS)
-            self.curves[key].setData(*series.view())
+            x, y = self._view(key)
+            self._show_markers(key, len(x) <= MAX_MARKERS)
+            self.curves[key].setData(x, y)
         self._stale.clear()
         self._follow_data()
         # This redraw's updates, plus every paint since the last one.
@@ -265,6 +333,8 @@ class LiveCurvesWidget(QWidget):
         if not xs:
             return
         self.series[key].extend(xs, ys)
+        if self.smoothing:
+            self._shown[key].extend(xs, self._smoothers[key].extend(ys))
         self._stale.add(key)
         if not self._redraw.isActive():
             self._redraw.start()

@@ -1,0 +1,72 @@
+"""Training curves tab: smoothing, log scale, export; clicked through offscreen."""
+
+import csv
+
+import numpy as np
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog
+
+
+def trained(qtbot, window, epochs=6):
+    s = window.session
+    s.set_settings(s.settings.replace(epochs=epochs, device="cpu"))
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    return window.curves_tab
+
+
+def test_the_smoothing_slider_smooths_what_is_drawn_not_the_data(qtbot, window):
+    tab = trained(qtbot, window)
+    curves = tab.curves
+    raw = curves.series["val_loss"].view()[1].copy()
+    tab.smoothing.setValue(90)
+    assert tab.smoothing_value.text() == "0.90"
+    drawn = curves.curves["val_loss"].yData
+    assert len(drawn) == len(raw)
+    assert drawn[0] == raw[0]  # debiased: the first point stays put
+    assert not np.allclose(drawn, raw)
+    assert np.abs(np.diff(drawn)).sum() < np.abs(np.diff(raw)).sum()  # smoother
+    assert np.array_equal(curves.series["val_loss"].view()[1], raw)
+    tab.smoothing.setValue(0)
+    assert np.allclose(curves.curves["val_loss"].yData, raw)
+
+
+def test_log_scale_shows_the_loss_in_decades(qtbot, window):
+    tab = trained(qtbot, window)
+    tab.log_scale.setChecked(True)
+    plot = tab.curves.loss_plot
+    assert plot.getPlotItem().ctrl.logYCheck.isChecked()
+    low, high = plot.viewRange()[1]
+    losses = tab.curves.series["val_loss"].view()[1]
+    assert low <= np.log10(losses.min()) and high >= np.log10(losses.max())
+    tab.log_scale.setChecked(False)
+    assert plot.viewRange()[1][0] <= 0.0 <= plot.viewRange()[1][1]
+
+
+def test_export_png_svg_and_csv(qtbot, window, tmp_path, monkeypatch):
+    tab = trained(qtbot, window, epochs=3)
+    target = {}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target["path"]), ""))
+    actions = {a.text().rstrip("\u2026"): a for a in tab.export_button.menu().actions()}
+    for name, path in (("Loss plot as PNG", "loss.png"), ("Accuracy plot as SVG", "acc.svg"),
+                       ("Data as CSV", "curves.csv")):
+        target["path"] = tmp_path / path
+        actions[name].trigger()
+        assert target["path"].exists(), name
+        assert "Saved" in tab.export_message.text()
+    assert not QImage(str(tmp_path / "loss.png")).isNull()
+    assert "<svg" in (tmp_path / "acc.svg").read_text()
+    with open(tmp_path / "curves.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    val = [r for r in rows if r["series"] == "loss: validation"]
+    assert [float(r["epoch"]) for r in val] == [1.0, 2.0, 3.0]
+    assert float(val[-1]["value"]) == window.session.project.runs[-1].history[-1]["val_loss"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["acc.svg", "curves.csv", "loss.png"]
+
+
+def test_a_bad_export_name_or_folder_says_so_in_place(qtbot, window, tmp_path):
+    tab = trained(qtbot, window, epochs=1)
+    assert not tab.export_plot("loss", tmp_path / "loss.bmpx")
+    assert "must end in .png or .svg" in tab.export_message.text()
+    assert not tab.export_csv(tmp_path / "missing" / "curves.csv")
+    assert "Could not export" in tab.export_message.text()
