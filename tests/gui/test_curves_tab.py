@@ -70,3 +70,24 @@ def test_a_bad_export_name_or_folder_says_so_in_place(qtbot, window, tmp_path):
     assert "must end in .png or .svg" in tab.export_message.text()
     assert not tab.export_csv(tmp_path / "missing" / "curves.csv")
     assert "Could not export" in tab.export_message.text()
+
+
+def test_best_epoch_and_early_stop_are_marked(qtbot, window):
+    s = window.session
+    # a learning rate this high overshoots, so validation stops improving soon
+    s.set_settings(s.settings.replace(
+        epochs=500, device="cpu", early_stopping=True, patience=3, learning_rate=0.3))
+    with qtbot.waitSignal(window.engine.run_ended, timeout=60_000) as ended:
+        window.train()
+    run = s.project.runs[-1]
+    curves = window.curves_tab.curves
+    assert curves.best_epoch == run.best_epoch > 0
+    assert ended.args[0].reason == "early stopping"  # seeded: stops at epoch 10, best 7
+    assert curves.stop_epoch == len(run.history) == run.best_epoch + 3
+    assert all(line.isVisible() for line in curves._stop_lines)
+    assert all(line.isVisible() and line.value() == run.best_epoch for line in curves._best_lines)
+    # the same marks when the run is shown again from the project
+    tab = window.curves_tab
+    tab.run_choice.setCurrentIndex(tab.run_choice.count() - 1)
+    assert curves.best_epoch == run.best_epoch
+    assert curves.stop_epoch == len(run.history)

@@ -35,7 +35,7 @@ def test_nice_ceiling(value, ceiling):
 
 
 def epochs(first, last):
-    return [NS(epoch=e, train_loss=2.0 / e, val_loss=2.2 / e, train_accuracy=0.5, val_accuracy=0.6)
+    return [NS(epoch=e, train_loss=2.0 / e, val_loss=2.2 / e, train_accuracy=0.5, val_accuracy=0.6, best_epoch=e)
             for e in range(first, last + 1)]
 
 
@@ -83,16 +83,16 @@ def test_one_early_spike_does_not_flatten_the_loss_plot(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    first = [NS(epoch=1, train_loss=1e6, val_loss=1e6, train_accuracy=None, val_accuracy=None)]
+    first = [NS(epoch=1, train_loss=1e6, val_loss=1e6, train_accuracy=None, val_accuracy=None, best_epoch=1)]
     w.add_epochs(first)
     w.flush()
     assert w.loss_plot.viewRange()[1][1] >= 1e6
-    later = [NS(epoch=e, train_loss=0.01, val_loss=0.012, train_accuracy=None, val_accuracy=None)
+    later = [NS(epoch=e, train_loss=0.01, val_loss=0.012, train_accuracy=None, val_accuracy=None, best_epoch=e)
              for e in range(2, 60)]
     w.add_epochs(later)
     w.flush()
     assert 0.012 <= w.loss_plot.viewRange()[1][1] <= 0.05
     # a fresh rise in the newest points is always in view
-    w.add_epochs([NS(epoch=60, train_loss=3.0, val_loss=3.0, train_accuracy=None, val_accuracy=None)])
+    w.add_epochs([NS(epoch=60, train_loss=3.0, val_loss=3.0, train_accuracy=None, val_accuracy=None, best_epoch=1)])
     w.flush()
     assert w.loss_plot.viewRange()[1][1] >= 3.0

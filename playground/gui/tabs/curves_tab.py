@@ -202,6 +202,8 @@ class TrainingCurvesTab(QWidget):
         self._set_heading.flush()
         text = self.heading.text()
         kind = type(event).__name__
+        if kind == "Finished" and event.reason == "early stopping" and self._live_epochs:
+            self.curves.mark_early_stop(self._live_epochs[-1].epoch)
         if kind == "Failed":
             self.heading.setText(f"Run failed: {event.message}")
         elif kind == "Stopped":
@@ -248,7 +250,9 @@ class TrainingCurvesTab(QWidget):
             return
         run = self.session.project.runs[index - 1]
         self._set_heading.cancel()  # a live heading still on its way
-        self.curves.show_history(run.history)
+        self.curves.show_history(
+            run.history, run.best_epoch, early_stop=run.ended == "early stopping"
+        )
         self.heading.setText(
             f"{run.name}: {run.ended}, {len(run.history)} epochs, "
             f"{run.settings.optimizer} lr {run.settings.learning_rate:g}"

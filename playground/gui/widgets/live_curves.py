@@ -32,7 +32,7 @@ import io
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from playground.gui.widgets.smoothing import Smoother
@@ -40,6 +40,8 @@ from playground.gui.widgets.smoothing import Smoother
 TRAIN_COLOR = (31, 119, 180)
 VAL_COLOR = (255, 127, 14)
 STEP_COLOR = (31, 119, 180, 70)
+BEST_COLOR = (46, 125, 50)
+STOP_COLOR = (198, 40, 40)
 MAX_REDRAW_HZ = 4  # a loss curve needs no more; each redraw stalls training
 MIN_REDRAW_HZ = 2
 # Share of the time spent drawing while points stream in. Measured on 2 cores
@@ -139,7 +141,8 @@ class LiveCurvesWidget(QWidget):
             plot.setLabel("left", label)
             for axis in ("left", "bottom"):
                 plot.getAxis(axis).enableAutoSIPrefix(False)
-            plot.addLegend(offset=(-10, 10))
+            # accuracy climbs towards 1: its legend goes to the empty bottom
+            plot.addLegend(offset=(-10, 10) if label == "loss" else (-10, -10))
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             plot.disableAutoRange()
@@ -168,6 +171,45 @@ class LiveCurvesWidget(QWidget):
         self._add("val_loss", self.loss_plot, "validation", VAL_COLOR, 2, symbol=True)
         self._add("train_acc", self.acc_plot, "train", TRAIN_COLOR, 2, symbol=True)
         self._add("val_acc", self.acc_plot, "validation", VAL_COLOR, 2, symbol=True)
+        self.best_epoch = 0
+        self.stop_epoch = 0
+        self._best_lines = [self._marker(p, BEST_COLOR, "best") for p in self._plots()]
+        self._stop_lines = [self._marker(p, STOP_COLOR, "early stop") for p in self._plots()]
+
+    def _plots(self):
+        return (self.loss_plot, self.acc_plot)
+
+    def _marker(self, plot, color, text):
+        # the label goes to the end of the line away from the plot's legend
+        low = plot is self.loss_plot
+        line = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.DashLine),
+            label=text,
+            labelOpts={
+                "position": 0.06 if low else 0.94,
+                "color": color,
+                "anchors": [(1, 1), (1, 1)] if low else [(1, 0), (1, 0)],
+            },
+        )
+        line.setZValue(-10)
+        line.hide()
+        plot.addItem(line, ignoreBounds=True)
+        return line
+
+    def mark_best(self, epoch: int) -> None:
+        """The epoch with the lowest validation loss so far (0: none)."""
+        if epoch != self.best_epoch:
+            self.best_epoch = epoch
+            for line in self._best_lines:
+                line.setPos(epoch)
+                line.setVisible(epoch > 0)
+
+    def mark_early_stop(self, epoch: int) -> None:
+        """Where early stopping ended the run (0: it did not)."""
+        self.stop_epoch = epoch
+        for line in self._stop_lines:
+            line.setPos(epoch)
+            line.setVisible(epoch > 0)
 
     def _add(self, key, plot, name, color, width, symbol=False):
         kwargs = {}
@@ -202,6 +244,8 @@ class LiveCurvesWidget(QWidget):
             self.curves[key].setData([], [])
         self._following = {self.loss_plot, self.acc_plot}
         self._reset_ranges()
+        self.mark_best(0)
+        self.mark_early_stop(0)
 
     def _reset_ranges(self) -> None:
         self._ranges = {self.loss_plot: None, self.acc_plot: None}
@@ -314,10 +358,17 @@ class LiveCurvesWidget(QWidget):
         if epochs and epochs[0].train_accuracy is not None:
             self._extend("train_acc", xs, [e.train_accuracy for e in epochs])
             self._extend("val_acc", xs, [e.val_accuracy for e in epochs])
+        if epochs:
+            self.mark_best(epochs[-1].best_epoch)
 
-    def show_history(self, history: list[dict]) -> None:
+    def show_history(
+        self, history: list[dict], best_epoch: int = 0, early_stop: bool = False
+    ) -> None:
         """Draw a finished run's per-epoch history (e.g. from a project file)."""
         self.clear()
+        self.mark_best(best_epoch)
+        if early_stop and history:
+            self.mark_early_stop(history[-1]["epoch"])
         xs = [h["epoch"] for h in history]
         for key, field in (
             ("train_loss", "train_loss"),
