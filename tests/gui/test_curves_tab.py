@@ -3,6 +3,7 @@
 import csv
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
@@ -91,3 +92,25 @@ def test_best_epoch_and_early_stop_are_marked(qtbot, window):
     tab.run_choice.setCurrentIndex(tab.run_choice.count() - 1)
     assert curves.best_epoch == run.best_epoch
     assert curves.stop_epoch == len(run.history)
+
+
+def test_learning_rate_and_gradient_norms_per_layer(qtbot, window):
+    tab = window.curves_tab
+    assert not tab.gradients.isVisible()  # optional: costs nothing until opened
+    s = window.session
+    s.set_settings(s.settings.replace(epochs=4, device="cpu", schedule="cosine"))
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    g = tab.gradients
+    assert g.lr_curve.xData is None or len(g.lr_curve.xData) == 0  # hidden: not drawn yet
+    qtbot.mouseClick(tab.gradients_button, Qt.LeftButton)
+    assert g.isVisible()
+    # the default network: three Linear layers carry parameters
+    assert sorted(g.norm_curves) == ["0 Linear", "2 Linear", "4 Linear"]
+    for name, curve in g.norm_curves.items():
+        assert len(curve.xData) == g.norms[name].n > 0
+        assert np.all(g.norms[name].view()[1] >= 0)
+    lr = g.lr.view()[1]
+    assert len(g.lr_curve.xData) == len(lr) and lr[0] > lr[-1]  # cosine decays
+    assert g.norm_plot.getPlotItem().ctrl.logYCheck.isChecked()
+    assert max(g.norms["0 Linear"].view()[0]) <= 4.0  # steps mapped to epochs

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.gui.widgets.gradient_plots import GradientPlotsWidget
 from playground.gui.widgets.live_curves import LiveCurvesWidget
 from playground.gui.widgets.throttle import LatestOnly
 
@@ -55,6 +56,16 @@ class TrainingCurvesTab(QWidget):
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setToolTip("Show the loss on a log10 axis: small losses stay visible")
         self.log_scale.toggled.connect(self.curves.set_log_scale)
+        self.gradients = GradientPlotsWidget(self)
+        self.gradients.hide()
+        self.gradients_button = QToolButton()
+        self.gradients_button.setText("Learning rate and gradients")
+        self.gradients_button.setCheckable(True)
+        self.gradients_button.setToolTip(
+            "The learning rate and each layer's gradient norm over the current run, on a "
+            "log scale: vanishing gradients sit decades below the rest, exploding ones climb"
+        )
+        self.gradients_button.toggled.connect(self.gradients.setVisible)
         self.export_button = QToolButton()
         self.export_button.setText("Export")
         self.export_button.setPopupMode(QToolButton.InstantPopup)
@@ -70,27 +81,31 @@ class TrainingCurvesTab(QWidget):
         self.export_button.setMenu(menu)
 
         top = QHBoxLayout()
-        top.addWidget(self.heading, 1)
         top.addWidget(QLabel("Smoothing"))
         top.addWidget(self.smoothing)
         top.addWidget(self.smoothing_value)
         top.addWidget(self.log_scale)
+        top.addWidget(self.gradients_button)
         top.addWidget(self.export_button)
+        top.addStretch(1)
         top.addWidget(QLabel("Show:"))
         top.addWidget(self.run_choice)
         self.export_message = QLabel()
         self.export_message.setObjectName("exportMessage")
         self.export_message.hide()
         layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
         layout.addLayout(top)
         layout.addWidget(self.export_message)
-        layout.addWidget(self.curves, 1)
+        layout.addWidget(self.curves, 3)
+        layout.addWidget(self.gradients, 2)
 
         self._live_epochs = []
         self._live_steps = []
         engine.started.connect(self._on_started)
         engine.step_metrics_ready.connect(self._on_steps)
         engine.epoch_metrics_ready.connect(self._on_epochs)
+        engine.gradient_norms_ready.connect(self.gradients.add_norms)
         engine.run_ended.connect(self._on_ended)
         session.runs_changed.connect(self._refresh_runs)
         session.project_loaded.connect(self._on_project_loaded)
@@ -164,6 +179,7 @@ class TrainingCurvesTab(QWidget):
         self._set_heading.cancel()
         self._live_epochs = []
         self._live_steps = []
+        self.gradients.start(started.steps_per_epoch)
         self.run_choice.setCurrentIndex(0)
         self.curves.clear()
         self.heading.setText(
@@ -174,6 +190,7 @@ class TrainingCurvesTab(QWidget):
     @Slot(list)
     def _on_steps(self, steps) -> None:
         self._live_steps.extend(steps)
+        self.gradients.add_steps(steps)
         if self._showing_live():
             self.curves.add_steps(steps)
 
@@ -197,6 +214,7 @@ class TrainingCurvesTab(QWidget):
     @Slot(object)
     def _on_ended(self, event) -> None:
         self.curves.flush()  # the last points, without waiting for a redraw
+        self.gradients.flush()
         if not self._showing_live():
             return  # a past run is on show; its heading stays
         self._set_heading.flush()
