@@ -220,6 +220,9 @@ class TrainingCurvesTab(QWidget):
         self._set_heading.flush()
         text = self.heading.text()
         kind = type(event).__name__
+        summary = getattr(event, "summary", None)
+        if summary is not None and self._showing_live():
+            self.curves.mark_best(summary.best_epoch)
         if kind == "Finished" and event.reason == "early stopping" and self._live_epochs:
             self.curves.mark_early_stop(self._live_epochs[-1].epoch)
         if kind == "Failed":
