@@ -26,9 +26,11 @@ def atomic_path(path) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
-        os.chmod(tmp, _mode_for(path))
+        # fsync while the file is still ours to open: the old file's mode,
+        # given next, may be read-only
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -52,9 +54,9 @@ def _umask() -> int:
     # os.umask() can only be read by setting it, which races with other
     # threads creating files; Linux shows it in /proc.
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
+        with open("/proc/self/status", "rb") as fh:
             for line in fh:
-                if line.startswith("Umask:"):
+                if line.startswith(b"Umask:"):
                     return int(line.split()[1], 8)
     except (OSError, ValueError):
         pass

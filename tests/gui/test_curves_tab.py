@@ -114,3 +114,44 @@ def test_learning_rate_and_gradient_norms_per_layer(qtbot, window):
     assert len(g.lr_curve.xData) == len(lr) and lr[0] > lr[-1]  # cosine decays
     assert g.norm_plot.getPlotItem().ctrl.logYCheck.isChecked()
     assert max(g.norms["0 Linear"].view()[0]) <= 4.0  # steps mapped to epochs
+
+
+def test_marks_and_the_end_heading_come_back_with_the_live_run(qtbot, window):
+    s = window.session
+    s.set_settings(s.settings.replace(epochs=2, device="cpu"))
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    s.set_settings(s.settings.replace(
+        epochs=500, device="cpu", early_stopping=True, patience=3, learning_rate=0.3))
+    with qtbot.waitSignal(window.engine.run_ended, timeout=60_000):
+        window.train()
+    tab, curves = window.curves_tab, window.curves_tab.curves
+    best, stop = curves.best_epoch, curves.stop_epoch
+    assert best > 0 and stop > best
+    tab.run_choice.setCurrentIndex(1)  # run-1
+    assert tab.heading.text().startswith("run-1")
+    tab.run_choice.setCurrentIndex(0)  # back to the run just ended
+    assert (curves.best_epoch, curves.stop_epoch) == (best, stop)
+    assert tab.heading.text().startswith("Finished (early stopping). Epoch")
+
+
+def test_opening_a_project_clears_the_gradient_panel(qtbot, window, tmp_path):
+    tab = trained(qtbot, window, epochs=2)
+    assert tab.gradients.norms
+    path = tmp_path / "p.npg"
+    assert window._save_to(path)
+    assert window.open_project(path)
+    assert not tab.gradients.norms and tab.gradients.lr.n == 0
+
+
+def test_csv_keeps_every_steps_epoch_exactly(qtbot):
+    from types import SimpleNamespace as NS
+
+    from playground.gui.widgets.live_curves import LiveCurvesWidget
+
+    w = LiveCurvesWidget()
+    qtbot.addWidget(w)
+    epochs = [199 + k / 5000 for k in range(1, 6)]
+    w.add_steps([NS(epoch=e, loss=0.5) for e in epochs])
+    rows = [line.split(",") for line in w.to_csv().splitlines()[1:]]
+    assert [float(r[1]) for r in rows] == epochs

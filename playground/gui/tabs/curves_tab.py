@@ -102,6 +102,7 @@ class TrainingCurvesTab(QWidget):
 
         self._live_epochs = []
         self._live_steps = []
+        self._live_end = None  # how the live run ended, once it has
         engine.started.connect(self._on_started)
         engine.step_metrics_ready.connect(self._on_steps)
         engine.epoch_metrics_ready.connect(self._on_epochs)
@@ -179,6 +180,7 @@ class TrainingCurvesTab(QWidget):
         self._set_heading.cancel()
         self._live_epochs = []
         self._live_steps = []
+        self._live_end = None
         self.gradients.start(started.steps_per_epoch)
         self.run_choice.setCurrentIndex(0)
         self.curves.clear()
@@ -201,30 +203,42 @@ class TrainingCurvesTab(QWidget):
             self.curves.add_epochs(epochs)
             self._show_live_heading()
 
-    def _show_live_heading(self) -> None:
+    def _live_text(self) -> str:
         if not self._live_epochs:
-            return
+            return self.heading.text()
         last = self._live_epochs[-1]
         text = f"Epoch {last.epoch}: train loss {last.train_loss:.4f}, "
         text += f"validation loss {last.val_loss:.4f}"
         if last.val_accuracy is not None:
             text += f", validation accuracy {last.val_accuracy:.1%}"
-        self._set_heading(text)
+        return text
+
+    def _show_live_heading(self) -> None:
+        if self._live_end is not None:
+            self._show_live_end()
+        elif self._live_epochs:
+            self._set_heading(self._live_text())
 
     @Slot(object)
     def _on_ended(self, event) -> None:
         self.curves.flush()  # the last points, without waiting for a redraw
         self.gradients.flush()
-        if not self._showing_live():
-            return  # a past run is on show; its heading stays
-        self._set_heading.flush()
-        text = self.heading.text()
+        self._set_heading.cancel()
+        self._live_end = event  # shown now, or when the live run is chosen again
+        if self._showing_live():
+            self._show_live_end()
+
+    def _show_live_end(self) -> None:
+        """The ended live run's heading and marks (best epoch, early stop)."""
+        event = self._live_end
         kind = type(event).__name__
         summary = getattr(event, "summary", None)
-        if summary is not None and self._showing_live():
-            self.curves.mark_best(summary.best_epoch)
-        if kind == "Finished" and event.reason == "early stopping" and self._live_epochs:
-            self.curves.mark_early_stop(self._live_epochs[-1].epoch)
+        self.curves.mark_best(summary.best_epoch if summary is not None else 0)
+        early = kind == "Finished" and event.reason == "early stopping"
+        self.curves.mark_early_stop(
+            self._live_epochs[-1].epoch if early and self._live_epochs else 0
+        )
+        text = self._live_text()
         if kind == "Failed":
             self.heading.setText(f"Run failed: {event.message}")
         elif kind == "Stopped":
@@ -248,6 +262,8 @@ class TrainingCurvesTab(QWidget):
     def _on_project_loaded(self) -> None:
         self._live_epochs = []
         self._live_steps = []
+        self._live_end = None
+        self.gradients.start(1)  # the last project's run is gone
         self.curves.clear()
         # runs_changed comes after project_loaded: fill the list now so the
         # newest run can be chosen.

@@ -284,7 +284,7 @@ class LiveCurvesWidget(QWidget):
         for key, series in self.series.items():
             x, y = series.view()
             for xi, yi in zip(x.tolist(), y.tolist()):
-                writer.writerow([self.names[key], f"{xi:.6g}", repr(yi)])
+                writer.writerow([self.names[key], repr(xi), repr(yi)])
         return out.getvalue()
 
     def _view(self, key):
