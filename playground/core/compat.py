@@ -42,9 +42,11 @@ def resolve_loss(loss: str, task: str, output_size: int, num_classes) -> str:
     return loss
 
 
-def check_compatible(spec, dataset, loss: str = "auto") -> str:
-    """Raise CompatibilityError with one clear line, or return the loss to use."""
-    summary = infer_shapes(spec)
+def check_compatible(spec, dataset, loss: str = "auto", summary=None) -> str:
+    """Raise CompatibilityError with one clear line, or return the loss to use.
+
+    ``summary``: the spec's infer_shapes result, when the caller has it."""
+    summary = summary or infer_shapes(spec)
     if tuple(spec.input_shape) != tuple(dataset.input_shape):
         raise CompatibilityError(
             f"the network expects input {_shape(spec.input_shape)} but "
@@ -99,7 +101,9 @@ def early_check_device(setting: str) -> str | None:
     return None
 
 
-def check_training(spec, dataset, settings, device: str | None = "cpu") -> str:
+def check_training(
+    spec, dataset, settings, device: str | None = "cpu", summary=None
+) -> str:
     """Everything check_compatible checks, plus what depends on the training
     settings and the machine: BatchNorm's batch needs and memory. Raises
     CompatibilityError with one line, or returns the loss to use.
@@ -107,9 +111,10 @@ def check_training(spec, dataset, settings, device: str | None = "cpu") -> str:
     ``device`` is where the run trains; "cpu" (the machine's memory) stays
     torch-free, so the window and the command line can ask before torch loads.
     The trainer asks again with the resolved device ("cuda" reads GPU memory).
-    ``device=None`` skips the memory check (see early_check_device)."""
-    loss = check_compatible(spec, dataset, settings.loss)
-    summary = infer_shapes(spec)
+    ``device=None`` skips the memory check (see early_check_device).
+    ``summary``: the spec's infer_shapes result, when the caller has it."""
+    summary = summary or infer_shapes(spec)
+    loss = check_compatible(spec, dataset, settings.loss, summary)
     n_train = len(dataset.x_train)
     if n_train == 0:
         raise CompatibilityError(f"'{dataset.name}' has no training examples")

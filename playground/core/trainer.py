@@ -210,7 +210,8 @@ class Trainer:
         s, ds = self.settings, self.dataset
         s.check()
         device_name = resolve_device(s.device)
-        loss_name = check_training(self.spec, ds, s, device_name)
+        shapes = infer_shapes(self.spec)
+        loss_name = check_training(self.spec, ds, s, device_name, shapes)
         device = torch.device(device_name)
 
         torch.manual_seed(s.seed)
@@ -233,9 +234,7 @@ class Trainer:
         n = len(x_train)
         batch = min(s.batch_size, n)
         steps_per_epoch = batch_count(n, batch)
-        self._eval_batch = eval_batch_size(
-            infer_shapes(self.spec).activation_elements, batch
-        )
+        self._eval_batch = eval_batch_size(shapes.activation_elements, batch)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = make_optimizer(s.optimizer, params, s)
         scheduler = make_scheduler(optimizer, s, steps_per_epoch)

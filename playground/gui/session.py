@@ -152,6 +152,7 @@ class Session(QObject):
                     self.dataset(),
                     settings,
                     early_check_device(settings.device),
+                    self.summary,
                 )
             except (CompatibilityError, DatasetError) as exc:
                 problem = str(exc)
