@@ -223,12 +223,24 @@ def _load_run_members(zf, names, run: RunRecord, wanted: bool, fname: str) -> No
             raise ProjectError(f"{fname}: {member} is damaged ({exc})") from None
 
 
-def run_from_summary(project: Project, summary, ended: str, message: str = "") -> RunRecord:
-    """Turn a trainer's RunSummary into a run kept in the project."""
+def run_from_summary(
+    project: Project,
+    summary,
+    ended: str,
+    message: str = "",
+    settings: TrainingSettings | None = None,
+    dataset: dict | None = None,
+) -> RunRecord:
+    """Turn a trainer's RunSummary into a run kept in the project.
+
+    ``settings`` and ``dataset`` ({"name", "options"}) are what the run was
+    started with; by default the project's, which may have been edited since."""
+    if dataset is None:
+        dataset = {"name": project.dataset_name, "options": project.dataset_options}
     return RunRecord(
         name=project.next_run_name(),
-        settings=project.settings,
-        dataset={"name": project.dataset_name, "options": dict(project.dataset_options)},
+        settings=settings or project.settings,
+        dataset={"name": dataset["name"], "options": dict(dataset["options"])},
         ended=ended,
         history=[m.as_dict() for m in summary.history] if summary else [],
         best_epoch=summary.best_epoch if summary else 0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import platform
@@ -377,15 +376,13 @@ class MainWindow(QMainWindow):
             ended, message = "failed", event.message
             self.show_message(f"Training failed: {event.message}")
         if summary is not None and (summary.history or summary.state_dict):
-            run = run_from_summary(self.session.project, summary, ended, message)
+            # What the run was started with, not what the panels say now.
             job = self.engine.last_job
-            if job is not None:
-                # What the run was started with, not what the panels say now.
-                run = dataclasses.replace(
-                    run,
-                    settings=job.settings,
-                    dataset={"name": job.dataset_name, "options": dict(job.dataset_options)},
-                )
+            run = run_from_summary(
+                self.session.project, summary, ended, message,
+                settings=job.settings,
+                dataset={"name": job.dataset_name, "options": job.dataset_options},
+            )
             self.session.add_run(run)
             final = run.final_metrics()
             text = f"{run.name} {ended}"
