@@ -346,8 +346,6 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_started(self, started):
-        self._show_step.cancel()
-        self._show_epoch.cancel()
         self._total_epochs = started.total_epochs
         self.epoch_label.setText(f"Epoch 0/{started.total_epochs}")
 

@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from playground.gui.widgets.live_curves import GrowingSeries
+from playground.gui.widgets.live_curves import GrowingSeries, styled_plot
 
 REDRAW_HZ = 2
 # Colour-blind-safe (Okabe-Ito), then repeated.
@@ -28,16 +28,10 @@ class GradientPlotsWidget(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.lr_plot = pg.PlotWidget(title="Learning rate")
-        self.norm_plot = pg.PlotWidget(title="Gradient norm per layer")
-        for plot, label in ((self.lr_plot, "learning rate"), (self.norm_plot, "|gradient|")):
-            plot.setBackground("w")
-            plot.setLabel("bottom", "epoch")
-            plot.setLabel("left", label)
-            plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            layout.addWidget(plot, 1)
+        self.lr_plot = styled_plot("Learning rate", "learning rate")
+        self.norm_plot = styled_plot("Gradient norm per layer", "|gradient|")
+        layout.addWidget(self.lr_plot, 1)
+        layout.addWidget(self.norm_plot, 1)
         self.norm_plot.setLogMode(False, True)
         self.norm_plot.addLegend(offset=(-10, 10))
         self.lr = GrowingSeries()

@@ -10,7 +10,6 @@ drawn is kept cheap, measured with bench/engine_overhead.py:
   (each one is timed), at most MAX_REDRAW_HZ, and none while the widget is
   hidden. Drawing holds Python's lock, which the training thread needs for
   every step;
-
 - no grid: the axes' own grid cost ~60 ms a frame offscreen, and even a
   GridItem cost the training thread 6% of its speed on 2 cores
   (window/plain 0.83 with it, 0.89 without);
@@ -116,6 +115,20 @@ class GrowingSeries:
         return self.x[: self.n], self.y[: self.n]
 
 
+def styled_plot(title: str, left_label: str, cls=pg.PlotWidget):
+    """A plot for streamed data: white, plain axis numbers, downsampled and
+    clipped to the view so long runs stay cheap to draw."""
+    plot = cls(title=title)
+    plot.setBackground("w")
+    plot.setLabel("bottom", "epoch")
+    plot.setLabel("left", left_label)
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)
+    plot.setClipToView(True)
+    plot.setDownsampling(auto=True, mode="peak")
+    return plot
+
+
 class _TimedPlotWidget(pg.PlotWidget):
     """A PlotWidget that adds up the time its paints take: one redraw leads
     to several paints (the plot, then its axes as ranges settle)."""
@@ -133,18 +146,11 @@ class LiveCurvesWidget(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = _TimedPlotWidget(title="Loss")
-        self.acc_plot = _TimedPlotWidget(title="Accuracy")
-        for plot, label in ((self.loss_plot, "loss"), (self.acc_plot, "accuracy")):
-            plot.setBackground("w")
-            plot.setLabel("bottom", "epoch")
-            plot.setLabel("left", label)
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.loss_plot = styled_plot("Loss", "loss", _TimedPlotWidget)
+        self.acc_plot = styled_plot("Accuracy", "accuracy", _TimedPlotWidget)
+        for plot in self._plots():
             # accuracy climbs towards 1: its legend goes to the empty bottom
-            plot.addLegend(offset=(-10, 10) if label == "loss" else (-10, -10))
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
+            plot.addLegend(offset=(-10, 10) if plot is self.loss_plot else (-10, -10))
             plot.disableAutoRange()
             plot.getViewBox().sigRangeChangedManually.connect(
                 lambda *_, p=plot: self._following.discard(p)
@@ -201,16 +207,12 @@ class LiveCurvesWidget(QWidget):
         run ends: a line and label moved on every epoch of a live run cost
         training 3-8% of its speed on 2 cores."""
         self.best_epoch = epoch
-        for line in self._best_lines:
-            line.setPos(epoch)
-            line.setVisible(epoch > 0)
+        _place(self._best_lines, epoch)
 
     def mark_early_stop(self, epoch: int) -> None:
         """Where early stopping ended the run (0: it did not)."""
         self.stop_epoch = epoch
-        for line in self._stop_lines:
-            line.setPos(epoch)
-            line.setVisible(epoch > 0)
+        _place(self._stop_lines, epoch)
 
     def _add(self, key, plot, name, color, width, symbol=False):
         kwargs = {}
@@ -330,7 +332,7 @@ class LiveCurvesWidget(QWidget):
         self._follow_data()
         # This redraw's updates, plus every paint since the last one.
         cost = time.perf_counter() - t0
-        for plot in (self.loss_plot, self.acc_plot):
+        for plot in self._plots():
             cost += plot.paint_seconds
             plot.paint_seconds = 0.0
         interval = min(max(cost / PAINT_BUDGET, 1 / MAX_REDRAW_HZ), 1 / MIN_REDRAW_HZ)
@@ -388,3 +390,9 @@ class LiveCurvesWidget(QWidget):
         self._stale.add(key)
         if not self._redraw.isActive():
             self._redraw.start()
+
+
+def _place(lines, epoch: int) -> None:
+    for line in lines:
+        line.setPos(epoch)
+        line.setVisible(epoch > 0)
