@@ -13,6 +13,12 @@ class RunControl:
         self._running = threading.Event()  # cleared while paused
         self._running.set()
         self._snapshot = threading.Event()
+        self._step = threading.Event()
+        # Inputs the next snapshots report activations for (e.g. a grid over
+        # the input plane, or one chosen image); None means a few validation
+        # examples. Replaced whole from any thread: the trainer reads it once
+        # per snapshot.
+        self.probe = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -27,6 +33,18 @@ class RunControl:
 
     def request_snapshot(self) -> None:
         self._snapshot.set()
+
+    def step_once(self) -> None:
+        """Run one more batch, then pause again (stepping through training)."""
+        if not self._stop.is_set():
+            self._step.set()
+            self._running.set()
+
+    def take_step_request(self) -> bool:
+        if self._step.is_set():
+            self._step.clear()
+            return True
+        return False
 
     @property
     def stop_requested(self) -> bool:

@@ -42,6 +42,9 @@ class EpochMetrics:
     wall_time: float
     examples_per_second: float
     best_epoch: int
+    # validation confusion matrix (true class rows, predicted class columns),
+    # classification only
+    confusion: np.ndarray | None = None
 
     def as_dict(self) -> dict:
         out = {
@@ -52,6 +55,19 @@ class EpochMetrics:
         if self.train_accuracy is not None:
             out["train_accuracy"] = self.train_accuracy
             out["val_accuracy"] = self.val_accuracy
+        return out
+
+    def record(self) -> dict:
+        """Everything a project keeps of the epoch: as_dict (the command line's
+        metrics contract) plus what run comparison and the confusion view need."""
+        out = self.as_dict()
+        out.update(
+            step=self.step,
+            wall_time=round(self.wall_time, 4),
+            learning_rate=self.learning_rate,
+        )
+        if self.confusion is not None:
+            out["confusion"] = self.confusion.tolist()
         return out
 
 

@@ -242,7 +242,7 @@ def run_from_summary(
         settings=settings or project.settings,
         dataset={"name": dataset["name"], "options": dict(dataset["options"])},
         ended=ended,
-        history=[m.as_dict() for m in summary.history] if summary else [],
+        history=[m.record() for m in summary.history] if summary else [],
         best_epoch=summary.best_epoch if summary else 0,
         message=message,
         examples_per_second=summary.examples_per_second if summary else 0.0,

@@ -139,6 +139,12 @@ class LossFunction:
             return F.huber_loss(out, target)
         raise ValueError(f"unknown loss {self.name!r}")
 
+    def predict(self, out):
+        """Predicted class per example: (batch,) int64."""
+        if out.shape[1] == 1:
+            return (out.detach()[:, 0] > 0).long()
+        return out.argmax(1)
+
     def correct(self, out, labels):
         """Number of right answers in a batch, as a device tensor (no sync)."""
         # argmax and comparisons record no graph, so `out` needs no detach
@@ -292,6 +298,7 @@ class Trainer:
                     self._flush(window, window_sizes)
                     yield Stopped(self._summary(state_to_numpy(model)))
                     return
+                single = control.take_step_request()
 
                 end = n if b == steps_per_epoch - 1 else (b + 1) * batch
                 idx = order[b * batch : end]
@@ -314,7 +321,7 @@ class Trainer:
                 examples += size
                 self._steps, self._examples = step, examples
                 epoch_examples += size
-                check = step % log_every == 0
+                check = single or step % log_every == 0
                 if check:
                     mean = self._flush(window, window_sizes)  # raises on NaN/inf
                     epoch_loss_sum += mean
@@ -348,15 +355,22 @@ class Trainer:
                         wall_time=elapsed(),
                     )
                     yield GradientNorms(step=step, norms=norms)
-                    if control.take_snapshot_request():
-                        yield self._snapshot(model, probe, step, epoch, b, steps_per_epoch)
+                    if control.take_snapshot_request() or single:
+                        yield self._snapshot(
+                            model, self._probe(control, probe, device),
+                            step, epoch, b, steps_per_epoch,
+                        )
+                    if single:
+                        control.pause()  # one batch done: wait for the next click
 
             epoch_loss_sum += self._flush(window, window_sizes)
             train_loss = epoch_loss_sum / epoch_examples
             train_acc = None
             if classification:
                 train_acc = float(torch.stack(corrects).sum().item()) / epoch_examples
-            val_loss, val_acc = self._evaluate(model, loss_fn, x_val, t_val, y_val)
+            val_loss, val_acc, confusion = self._evaluate(
+                model, loss_fn, x_val, t_val, y_val
+            )
             if not math.isfinite(val_loss):
                 raise _NonFinite(
                     f"the validation loss became {val_loss} at epoch {epoch}; "
@@ -380,6 +394,7 @@ class Trainer:
                 wall_time=now,
                 examples_per_second=examples / now if now > 0 else 0.0,
                 best_epoch=self._best_epoch,
+                confusion=confusion,
             )
             self._history.append(metrics)
             self._last_good = state_to_numpy(model)
@@ -430,20 +445,39 @@ class Trainer:
         import torch
 
         if len(x) == 0:
-            return float("nan"), None
+            return float("nan"), None, None
         model.eval()
         loss_sum = 0.0
-        correct = 0
+        classes = loss_fn.num_classes or 0
+        counts = None
         chunk = self._eval_batch
         with torch.no_grad():
             for i in range(0, len(x), chunk):
                 out = model(x[i : i + chunk])
                 loss_sum += float(loss_fn(out, t[i : i + chunk])) * len(out)
                 if loss_fn.classification:
-                    correct += int(loss_fn.correct(out, y[i : i + chunk]))
+                    # (chunk,) true * classes + predicted -> one bincount per chunk
+                    cells = y[i : i + chunk] * classes + loss_fn.predict(out)
+                    found = torch.bincount(cells, minlength=classes * classes)
+                    counts = found if counts is None else counts + found
         model.train()
-        acc = correct / len(x) if loss_fn.classification else None
-        return loss_sum / len(x), acc
+        if not loss_fn.classification:
+            return loss_sum / len(x), None, None
+        confusion = counts.cpu().numpy().reshape(classes, classes)
+        acc = float(np.trace(confusion)) / len(x)
+        return loss_sum / len(x), acc, confusion
+
+    def _probe(self, control, default, device):
+        """The inputs a snapshot reports on: the driver's choice when it fits."""
+        chosen = control.probe
+        if chosen is None:
+            return default
+        arr = np.asarray(chosen, dtype=np.float32)
+        if arr.ndim < 1 or tuple(arr.shape[1:]) != tuple(self.dataset.input_shape):
+            return default
+        import torch
+
+        return torch.as_tensor(arr, device=device)
 
     def _snapshot(self, model, probe, step, epoch, b, steps_per_epoch) -> Snapshot:
         import torch

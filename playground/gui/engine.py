@@ -130,6 +130,7 @@ class TrainingEngine(QObject):
         self._control: RunControl | None = None
         self._events: collections.deque = collections.deque()
         self._state = "idle"
+        self._stepping = False  # a single step is under way; it ends paused
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self._drain)
@@ -156,12 +157,17 @@ class TrainingEngine(QObject):
             self.state_changed.emit(state)
 
     # -- commands ----------------------------------------------------------------
-    def start(self, job: TrainingJob) -> bool:
-        """Start a run; refuse (False) while another is running."""
+    def start(self, job: TrainingJob, single_step: bool = False, probe=None) -> bool:
+        """Start a run; refuse (False) while another is running. With
+        single_step the run does one batch and then waits, paused."""
         if self.busy:
             return False
         self._events.clear()
         self._control = RunControl()
+        self._control.probe = probe
+        self._stepping = single_step
+        if single_step:
+            self._control.step_once()
         self._thread = QThread()
         self._thread.setObjectName("training")
         self._worker = _Worker(job, self._control, self._events, self._torch_threads)
@@ -197,9 +203,21 @@ class TrainingEngine(QObject):
             self._control.stop()
             self._set_state("stopping")
 
+    def step_once(self) -> None:
+        """One more batch of a paused run, then paused again."""
+        if self._control and self._state == "paused":
+            self._stepping = True
+            self._control.step_once()
+            self._set_state("running")
+
     def request_snapshot(self) -> None:
         if self._control:
             self._control.request_snapshot()
+
+    def set_probe(self, probe) -> None:
+        """Inputs the live snapshots report activations for (None: defaults)."""
+        if self._control:
+            self._control.probe = probe
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop any run and wait for its thread; used when the window closes."""
@@ -232,7 +250,10 @@ class TrainingEngine(QObject):
             elif isinstance(event, RunStarted):
                 self.started.emit(event)
             elif isinstance(event, Paused):
-                pass  # the state was already set by pause()
+                # pause() set the state already; a single step pauses by itself
+                if self._stepping and self._state == "running":
+                    self._stepping = False
+                    self._set_state("paused")
             elif isinstance(event, Resumed):
                 pass
         if steps:

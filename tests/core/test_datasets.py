@@ -109,7 +109,9 @@ def test_the_split_has_its_own_stream():
 def test_points_noise_and_percent_options():
     ds = get_dataset("xor", points=101, noise=25, train_percent=80, seed=1)
     assert ds.size == 101 and len(ds.x_train) == 81
-    assert ds.options == {"noise": 25, "points": 101, "train_percent": 80, "seed": 1}
+    assert ds.options == {
+        "noise": 25, "points": 101, "features": "x1,x2", "train_percent": 80, "seed": 1
+    }
     # iris takes either percent; options record the canonical one
     iris = get_dataset("iris", train_percent=60)
     assert len(iris.x_val) == 60 and iris.options["val_percent"] == 40
@@ -418,3 +420,24 @@ def test_many_skipped_files_are_counted_not_listed(tmp_path):
         (tmp_path / "a" / f"junk{i:02}.png").write_bytes(b"junk")
     ds = get_dataset("image-folder", path=str(tmp_path))
     assert len(ds.warnings) == 21 and ds.warnings[-1] == "... and 5 more files skipped"
+
+
+def test_plane_features_add_columns_and_keep_the_points_and_split():
+    plain = get_dataset("spiral", noise=10, seed=3)
+    rich = get_dataset("spiral", noise=10, seed=3, features="sin x1, x1*x2,x1², x2")
+    assert rich.options["features"] == "x2,x1^2,x1*x2,sin(x1)"
+    assert rich.input_shape == (4,) and rich.x_train.shape == (250, 4)
+    np.testing.assert_array_equal(rich.points_train, plain.x_train)
+    p = rich.points_val
+    expected = np.stack([p[:, 1], p[:, 0] ** 2, p[:, 0] * p[:, 1], np.sin(p[:, 0])], 1)
+    np.testing.assert_allclose(rich.x_val, expected, rtol=1e-6)
+    np.testing.assert_allclose(rich.featurize(p), rich.x_val)
+    assert rich.is_plane and not get_dataset("iris").is_plane
+    assert not get_dataset("sine").is_plane
+
+
+@pytest.mark.parametrize("bad", ["", "x3", "x1,cos x1"])
+def test_unknown_or_empty_features_are_refused_in_one_line(bad):
+    with pytest.raises(DatasetError) as info:
+        get_dataset("circle", features=bad)
+    assert "\n" not in str(info.value) and "feature" in str(info.value)

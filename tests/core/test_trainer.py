@@ -441,3 +441,63 @@ def test_nesterov_without_momentum_is_refused_up_front():
     ds = get_dataset("circle", points=100)
     _, end = run(default_spec(), ds, epochs=1, optimizer="nesterov", momentum=0, device="cpu")
     assert isinstance(end, Failed) and end.message.startswith("nesterov needs momentum")
+
+
+def test_single_steps_run_one_batch_each_and_report_a_snapshot():
+    ds = get_dataset("circle", points=200, seed=0)
+    control = RunControl()
+    control.step_once()
+    trainer = Trainer(default_spec(), ds, TrainingSettings(epochs=2, log_every=50))
+    seen = []
+    for event in trainer.run(control):
+        seen.append(event)
+        if isinstance(event, Paused):
+            steps = [e.step for e in seen if isinstance(e, StepMetrics)]
+            if len(steps) < 3:
+                control.step_once()  # the next click
+            else:
+                control.stop()
+    steps = [e.step for e in seen if isinstance(e, StepMetrics)]
+    snaps = [e.step for e in seen if isinstance(e, Snapshot)]
+    assert steps == [1, 2, 3] and snaps == [1, 2, 3]
+    assert isinstance(seen[-1], Stopped) and seen[-1].summary.steps == 3
+
+
+def test_snapshots_report_on_the_probe_the_driver_chose():
+    ds = get_dataset("circle", points=200, seed=0)
+    control = RunControl()
+    grid = np.stack(np.meshgrid(np.linspace(-6, 6, 5), np.linspace(-6, 6, 4)), -1)
+    control.probe = grid.reshape(-1, 2).astype(np.float32)  # (20, 2)
+    control.request_snapshot()
+    events, _ = run(default_spec(), ds, control, epochs=1, log_every=1)
+    snap = next(e for e in events if isinstance(e, Snapshot))
+    assert all(a.shape[0] == 20 for a in snap.activations.values())
+    control = RunControl()
+    control.probe = np.zeros((3, 7), np.float32)  # does not fit: defaults stay
+    control.request_snapshot()
+    events, _ = run(default_spec(), ds, control, epochs=1, log_every=1)
+    snap = next(e for e in events if isinstance(e, Snapshot))
+    assert all(a.shape[0] == min(64, len(ds.x_val)) for a in snap.activations.values())
+
+
+def test_every_epoch_reports_the_validation_confusion_matrix():
+    import torch
+
+    ds = get_dataset("iris", seed=0)
+    spec = mlp(ds.input_shape, [8], 3)
+    trainer = Trainer(spec, ds, TrainingSettings(epochs=3, device="cpu"))
+    events = list(trainer.run())
+    history = epochs_of(events)
+    with torch.no_grad():
+        pred = trainer.model(torch.as_tensor(ds.x_val)).argmax(1).numpy()
+    expected = np.zeros((3, 3), int)
+    np.add.at(expected, (ds.y_val, pred), 1)
+    last = history[-1]
+    assert last.confusion.shape == (3, 3)
+    np.testing.assert_array_equal(last.confusion, expected)
+    assert last.val_accuracy == pytest.approx(np.trace(expected) / len(ds.y_val))
+    record = last.record()
+    assert record["confusion"] == expected.tolist() and record["step"] == last.step
+    regression = get_dataset("plane", points=100)
+    events, _ = run(mlp((2,), [4], 1), regression, epochs=1)
+    assert epochs_of(events)[0].confusion is None

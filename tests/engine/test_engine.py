@@ -172,3 +172,20 @@ def test_a_late_finished_from_a_shut_down_thread_does_not_touch_the_next_run(qtb
     with qtbot.waitSignal(engine.stopped, timeout=10_000):
         engine.stop()
     assert engine.shutdown(10_000)
+
+
+def test_single_step_from_idle_and_from_paused(qtbot, engine):
+    rec = Recorder(engine)
+    snaps = []
+    engine.snapshot_ready.connect(snaps.append)
+    assert engine.start(job(epochs=100, log_every=50), single_step=True)
+    qtbot.waitUntil(lambda: engine.state == "paused", timeout=20_000)
+    qtbot.waitUntil(lambda: len(snaps) >= 1, timeout=5_000)
+    assert [s.step for s in rec.steps] == [1]
+    engine.step_once()
+    qtbot.waitUntil(lambda: [s.step for s in rec.steps] == [1, 2], timeout=5_000)
+    qtbot.waitUntil(lambda: engine.state == "paused", timeout=5_000)
+    assert snaps[-1].step == 2
+    engine.stop()
+    qtbot.waitUntil(lambda: len(rec.ends) == 1, timeout=10_000)
+    assert isinstance(rec.ends[0], Stopped) and rec.ends[0].summary.steps == 2

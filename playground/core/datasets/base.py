@@ -92,6 +92,22 @@ class Dataset:
     # {"mean": array, "std": array} already applied to x, or None
     standardization: dict[str, np.ndarray] | None = None
     warnings: list[str] = field(default_factory=list)
+    # 2-D data with input features: the points in the plane (x holds the
+    # features computed from them) and the feature names, in column order
+    points_train: np.ndarray | None = None
+    points_val: np.ndarray | None = None
+    plane_features: tuple[str, ...] = ()
+
+    @property
+    def is_plane(self) -> bool:
+        """Points in a plane: pictures over the input plane make sense."""
+        return self.points_train is not None
+
+    def featurize(self, points) -> np.ndarray:
+        """(n, 2) points in the plane -> the network's (n, features) inputs."""
+        from .plane_features import apply_features
+
+        return apply_features(points, self.plane_features)
 
     @property
     def output_size(self) -> int:

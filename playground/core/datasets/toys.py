@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .plane_features import apply_features, parse_features
 from .base import (
     CLASSIFICATION,
     REGRESSION,
@@ -30,7 +31,16 @@ POINTS_RANGE = (10, 100_000)
 XY = ["x1", "x2"]
 
 
-def _options(points: int, extra: tuple[OptionSpec, ...] = ()) -> tuple[OptionSpec, ...]:
+FEATURES_OPTION = OptionSpec(
+    "features", "str", "x1,x2",
+    help="input features, comma separated: x1, x2, x1^2, x2^2, x1*x2, "
+    "sin(x1), sin(x2) (TensorFlow Playground's)",
+)
+
+
+def _options(
+    points: int, extra: tuple[OptionSpec, ...] = (), plane: bool = True
+) -> tuple[OptionSpec, ...]:
     return (
         OptionSpec(
             "noise", "int", 0, 0, 50,
@@ -38,6 +48,7 @@ def _options(points: int, extra: tuple[OptionSpec, ...] = ()) -> tuple[OptionSpe
         ),
         OptionSpec("points", "int", points, *POINTS_RANGE, help="number of examples"),
         *extra,
+        *((FEATURES_OPTION,) if plane else ()),
         train_percent_option(50),
         seed_option(),
     )
@@ -168,21 +179,34 @@ def sine(n: int, noise: float, rng: np.random.Generator, periods: int = 1):
 # -- registration -----------------------------------------------------------------
 def _builder(name, title, task, generate, description, points, input_shape=(2,),
              extra=(), features=XY, class_names=("0", "1")):
+    plane = input_shape == (2,)
     info = DatasetInfo(
         name=name, title=title, task=task, input_shape=input_shape, size=points,
-        description=description, options=_options(points, extra),
+        description=description, options=_options(points, extra, plane),
     )
 
     def make(given):
         options = resolve_options(name, info.options, given)
+        chosen = parse_features(options["features"]) if plane else ()
+        if plane:
+            options["features"] = ",".join(chosen)
         rng = np.random.default_rng(options["seed"])
         kwargs = {k: options[k] for k in (o.name for o in extra)}
         x, y = generate(options["points"], options["noise"] / 100, rng, **kwargs)
-        return finish(
+        ds = finish(
             info, options, x, y,
             class_names=class_names if task == CLASSIFICATION else (),
             feature_names=features,
         )
+        if plane:
+            # split the points first, so a feature set never changes the split
+            ds.points_train, ds.points_val = ds.x_train, ds.x_val
+            ds.plane_features = chosen
+            ds.x_train = apply_features(ds.points_train, chosen)
+            ds.x_val = apply_features(ds.points_val, chosen)
+            ds.input_shape = (len(chosen),)
+            ds.feature_names = list(chosen)
+        return ds
 
     return Builder(info, make)
 
