@@ -94,8 +94,8 @@ def memory_problem(
         )
     where = "GPU memory" if device.startswith("cuda") else "memory"
     return (
-        f"training would need about {_size(need)} of {where} (batch size "
-        f"{batch_size}) but only {_size(available)} is available: {advice}"
+        f"training would need about {format_bytes(need)} of {where} (batch size "
+        f"{batch_size}) but only {format_bytes(available)} is available: {advice}"
     )
 
 
@@ -107,7 +107,8 @@ def _round_down(n: int) -> int:
     return int(n // scale * scale)
 
 
-def _size(n: int) -> str:
+def format_bytes(n: int) -> str:
+    """A memory size as people read it: "3 MB", "1.5 GB"."""
     if n >= 1e9:
         gb = n / 1e9
         return f"{gb:.1f} GB" if gb < 10 else f"{gb:,.0f} GB"

@@ -241,6 +241,21 @@ def infer_shapes(spec: NetworkSpec) -> NetworkSummary:
     )
 
 
+def inspect(spec: NetworkSpec) -> tuple[dict[str, LayerInfo], list[ShapeError]]:
+    """What an editor shows on every row: the infos of the layers whose shapes
+    are known, by path ("3", "3.1"), and every problem (as validate)."""
+    walk, infos, _ = _walk(spec, collect=True)
+    by_path: dict[str, LayerInfo] = {}
+
+    def add(items):
+        for info in items:
+            by_path[info.path] = info
+            add(info.children)
+
+    add(infos)
+    return by_path, walk.errors
+
+
 def validate(spec: NetworkSpec) -> list[ShapeError]:
     """All problems, one each: every argument problem of every layer, and the
     first shape problem (the shapes after it are unknown). Empty: valid."""

@@ -52,6 +52,8 @@ def run_gui(project=None, t0: float | None = None) -> int:
     from playground.gui.main_window import MainWindow
 
     window = MainWindow()
+    window.restore_layout()
+    project = project or window.last_project()
     if project:
         window.open_project(project)
     report = os.environ.get("PLAYGROUND_REPORT_STARTUP")

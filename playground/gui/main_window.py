@@ -146,7 +146,7 @@ class MainWindow(QMainWindow):
 
     def _build_tabs(self):
         self.tabs = QTabWidget()
-        self.builder_tab = NetworkBuilderTab(self.session)
+        self.builder_tab = NetworkBuilderTab(self.session, self.engine)
         self.curves_tab = TrainingCurvesTab(self.session, self.engine)
         for title in TAB_TITLES:
             if title == "Network builder":
@@ -192,6 +192,14 @@ class MainWindow(QMainWindow):
         self.stop_action = self._action(
             "Stop", self.engine.stop, "Esc", "Stop training and keep the weights"
         )
+        self.step_action = self._action(
+            "Step", self.step_once, "Ctrl+Right",
+            "Train on one batch, then wait: follow backpropagation one step at a time",
+        )
+        # Space trains, pauses and resumes (text fields keep their spaces: a
+        # focused editor claims the key before shortcuts see it).
+        self.space_action = self._action("Train or pause", self.train_or_pause, "Space")
+        self.addAction(self.space_action)
 
     def _build_menus(self):
         bar = self.menuBar()
@@ -210,7 +218,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         train_menu = bar.addMenu("&Train")
-        for a in (self.train_action, self.pause_action, self.stop_action):
+        for a in (self.train_action, self.pause_action, self.stop_action, self.step_action):
             train_menu.addAction(a)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
@@ -223,6 +231,7 @@ class MainWindow(QMainWindow):
         bar.addAction(self.train_action)
         bar.addAction(self.pause_action)
         bar.addAction(self.stop_action)
+        bar.addAction(self.step_action)
         bar.addSeparator()
         bar.addWidget(QLabel(" Device: "))
         self.device_choice = QComboBox()
@@ -274,6 +283,7 @@ class MainWindow(QMainWindow):
         self.pause_action.setText("Resume" if state == "paused" else "Pause")
         self.pause_action.blockSignals(False)
         self.stop_action.setEnabled(state in ("running", "paused"))
+        self.step_action.setEnabled(can_train or state == "paused")
         for a in (self.new_action, self.open_action, self.import_spec_action):
             a.setEnabled(idle)
         self.device_choice.setEnabled(idle)
@@ -314,7 +324,23 @@ class MainWindow(QMainWindow):
 
     # -- training ----------------------------------------------------------------
     @Slot()
-    def train(self):
+    def train_or_pause(self):
+        state = self.engine.state
+        if state == "idle":
+            self.train()
+        elif state in ("running", "paused"):
+            self.engine.toggle_pause()
+
+    @Slot()
+    def step_once(self):
+        """One batch: from idle a new run that pauses after its first batch."""
+        if self.engine.state == "paused":
+            self.engine.step_once()
+        elif self.engine.state == "idle":
+            self.train(single_step=True)
+
+    @Slot()
+    def train(self, single_step: bool = False):
         if not self.engine.busy and not self.session.can_train:
             self.show_message(f"Cannot train: {self.session.problem}")
             return
@@ -331,7 +357,10 @@ class MainWindow(QMainWindow):
             settings=p.settings,
             dataset=dataset,
         )
-        if not self.engine.start(job):
+        started = self.engine.start(
+            job, single_step=single_step, probe=self.builder_tab.probe()
+        )
+        if not started:
             self.show_message("A run is already in progress: stop it first.")
             return
         self.banner.hide()
@@ -342,7 +371,8 @@ class MainWindow(QMainWindow):
         self.epoch_label.setText(f"Epoch 0/{p.settings.epochs}")
         self.loss_label.setText("Loss \u2013")
         self.speed_label.setText("\u2013 examples/s")
-        self.tabs.setCurrentWidget(self.curves_tab)
+        if not single_step:
+            self.tabs.setCurrentWidget(self.curves_tab)
 
     @Slot(object)
     def _on_started(self, started):
@@ -532,4 +562,41 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             event.ignore()
             return
+        self.save_layout()
         event.accept()
+
+    # -- layout kept between sessions -------------------------------------------------
+    def save_layout(self) -> None:
+        prefs = preferences.preferences()
+        prefs.setValue("window/geometry", self.saveGeometry())
+        prefs.setValue("window/state", self.saveState())
+        prefs.setValue("window/tab", self.tabs.currentIndex())
+        prefs.setValue("builder/splitter", self.builder_tab.splitter.saveState())
+        prefs.setValue("builder/side", self.builder_tab.side.currentIndex())
+        prefs.setValue("last_project", str(self.session.path) if self.session.path else "")
+        prefs.sync()
+
+    def restore_layout(self) -> None:
+        """Where the user left things: size, tabs, panel widths."""
+        prefs = preferences.preferences()
+        geometry = prefs.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = prefs.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        splitter = prefs.value("builder/splitter")
+        if splitter is not None:
+            self.builder_tab.splitter.restoreState(splitter)
+        for key, tabs in (("window/tab", self.tabs), ("builder/side", self.builder_tab.side)):
+            try:
+                index = int(prefs.value(key, 0))
+            except (TypeError, ValueError):
+                index = 0
+            if 0 <= index < tabs.count():
+                tabs.setCurrentIndex(index)
+
+    def last_project(self) -> str | None:
+        """The project open when the app was last closed, if it still exists."""
+        path = preferences.preferences().value("last_project", "")
+        return path if isinstance(path, str) and path and os.path.isfile(path) else None

@@ -36,9 +36,9 @@ def test_new_project_can_train_at_once(window):
     assert window.session.project.dataset_name == "circle"
     assert window.train_action.isEnabled()
     assert not window.pause_action.isEnabled() and not window.stop_action.isEnabled()
-    table = window.builder_tab.table
-    assert table.rowCount() == 5
-    assert table.item(0, 2).text() == "[4]" and table.item(0, 3).text() == "12"
+    rows = window.builder_tab.layer_list
+    assert rows.topLevelItemCount() == 5
+    assert rows.items["0"].text(2) == "[4]" and rows.items["0"].text(3) == "12"
     assert "25" in window.builder_tab.totals.text()
 
 
@@ -77,7 +77,7 @@ def test_pause_resume_and_stop_buttons(qtbot, window):
 
 def test_a_mismatched_dataset_disables_train_with_the_reason(qtbot, window):
     builder = window.builder_tab
-    builder.dataset_choice.setCurrentIndex(builder.dataset_choice.findData("iris"))
+    window.session.set_dataset("iris")  # as an opened project or script would
     assert window.session.project.dataset_name == "iris"
     assert not window.train_action.isEnabled()
     assert "expects input [2] but 'iris' gives [4]" in builder.problem.text()
@@ -89,16 +89,17 @@ def test_a_mismatched_dataset_disables_train_with_the_reason(qtbot, window):
 
 
 def test_editing_settings_in_the_builder_reaches_the_project(window):
-    b = window.builder_tab
-    b.epochs.setValue(7)
-    b.learning_rate.setValue(0.1)
-    b.optimizer.setCurrentIndex(b.optimizer.findData("sgd"))
+    b = window.builder_tab.hyper_panel.editors
+    b["epochs"].setValue(7)
+    b["learning_rate"].setValue(0.1)
+    b["optimizer"].setCurrentIndex(b["optimizer"].findData("sgd"))
     s = window.session.settings
     assert (s.epochs, s.learning_rate, s.optimizer) == (7, 0.1, "sgd")
 
 
 def test_a_failed_run_shows_its_message_in_place(qtbot, window):
-    window.builder_tab.dataset_choice.setCurrentIndex(window.builder_tab.dataset_choice.findData("plane"))
+    choice = window.builder_tab.data_panel.choice
+    choice.setCurrentIndex(choice.findData("plane"))
     window.session.set_settings(
         window.session.settings.replace(optimizer="sgd", learning_rate=80.0, epochs=50, device="cpu")
     )
@@ -144,7 +145,7 @@ def test_import_network_json(window, tmp_path):
     path = tmp_path / "net.json"
     save_spec(spec, path)
     assert window.import_spec(path)
-    assert window.builder_tab.table.rowCount() == 3
+    assert window.builder_tab.layer_list.topLevelItemCount() == 3
     broken = tmp_path / "broken.json"
     broken.write_text('{"format": "playground-network", "version": 1, "input_shape": [2], "layers": [{"type": "Linar"}]}')
     assert not window.import_spec(broken)
@@ -203,8 +204,9 @@ def test_inputs_are_locked_while_training_and_the_run_keeps_its_settings(qtbot, 
     quick(window, epochs=10_000)
     b = window.builder_tab
     window.train()
-    assert not b.data_box.isEnabled() and not b.train_box.isEnabled()
-    assert not b.fit_button.isEnabled()
+    assert not b.data_panel.isEnabled() and not b.hyper_panel.isEnabled()
+    assert not b.fit_button.isEnabled() and not b.palette.isEnabled()
+    assert not b.delete_action.isEnabled() and not b.properties.isEnabled()
     # a script (or a later tab) may still change the project mid-run
     window.session.set_settings(window.session.settings.replace(learning_rate=0.5))
     qtbot.waitUntil(lambda: window.curves_tab.curves.point_count("step_loss") > 0, timeout=20_000)
@@ -213,7 +215,7 @@ def test_inputs_are_locked_while_training_and_the_run_keeps_its_settings(qtbot, 
     run = window.session.project.runs[-1]
     assert run.settings.learning_rate == 0.03 and run.settings.epochs == 10_000
     assert run.dataset["name"] == "circle"
-    assert b.data_box.isEnabled() and b.train_box.isEnabled()
+    assert b.data_panel.isEnabled() and b.hyper_panel.isEnabled() and b.palette.isEnabled()
 
 
 def test_closing_mid_training_keeps_the_run_when_the_user_cancels(qtbot, window, answers):

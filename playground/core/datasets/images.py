@@ -53,8 +53,14 @@ DIGITS = DatasetInfo(
     ),
     options=(
         OptionSpec(
+            "image_size", "int", DIGITS_SIDE, DIGITS_SIDE, 64,
+            help="side in pixels: 8 is the original; 28 or 32 scale the images up "
+            "(smoothly) for LeNet-5-sized networks",
+        ),
+        OptionSpec(
             "flatten", "bool", False,
-            help="give each image as 64 values for an MLP instead of 1x8x8",
+            help="give each image as one row of values for an MLP instead of "
+            "1 x side x side",
         ),
         val_percent_option(20),
         seed_option(),
@@ -66,12 +72,15 @@ def make_digits(given):
     options = resolve_options("digits", DIGITS.options, given)
     pixels, labels = load_digits()
     x = pixels.astype(np.float32) / DIGITS_MAX
+    size = options["image_size"]
+    if size != DIGITS_SIDE:
+        x = _scaled(x.reshape(-1, DIGITS_SIDE, DIGITS_SIDE), size).reshape(len(x), -1)
     if options["flatten"]:
-        shape: tuple[int, ...] = (DIGITS_SIDE * DIGITS_SIDE,)
-        side = range(DIGITS_SIDE)
+        shape: tuple[int, ...] = (size * size,)
+        side = range(size)
         features = [f"pixel {r},{c}" for r in side for c in side]
     else:
-        shape = DIGITS.input_shape
+        shape = (1, size, size)
         features = []
         x = x.reshape(-1, *shape)
     return finish(
@@ -80,6 +89,18 @@ def make_digits(given):
         feature_names=features,
         input_shape=shape,
     )
+
+
+def _scaled(images: np.ndarray, size: int) -> np.ndarray:
+    """(n, 8, 8) -> (n, size, size), bilinear, values kept in 0..1."""
+    from PIL import Image
+
+    out = np.empty((len(images), size, size), np.float32)
+    for i, img in enumerate(images):
+        out[i] = np.asarray(
+            Image.fromarray(img, mode="F").resize((size, size), Image.BILINEAR)
+        )
+    return np.clip(out, 0.0, 1.0)
 
 
 BUILDERS = [Builder(DIGITS, make_digits)]
