@@ -64,10 +64,10 @@ class DataPanelWidget(QWidget):
             )
         self._builtin_count = self.choice.count()
         self.choice.currentIndexChanged.connect(self._on_chosen)
-        self.import_csv = QPushButton("CSV file\u2026")
+        self.import_csv = QPushButton("Import CSV\u2026")
         self.import_csv.setToolTip("Train on a table of your own: one example per row")
         self.import_csv.clicked.connect(self._import_csv)
-        self.import_folder = QPushButton("Image folder\u2026")
+        self.import_folder = QPushButton("Import images\u2026")
         self.import_folder.setToolTip(
             "Train on your own images: a folder with one sub-folder per class"
         )
@@ -89,10 +89,11 @@ class DataPanelWidget(QWidget):
                 "network draw curved boundaries."
             )
             box.toggled.connect(self._on_features_toggled)
-            grid.addWidget(box, i // 4, i % 4)
+            grid.addWidget(box, i // 3, i % 3)
             self.feature_checks[name] = box
         self.summary = QLabel()
         self.summary.setObjectName("datasetSummary")
+        self.summary.setWordWrap(True)
         self.error = QLabel()
         self.error.setStyleSheet("color: #b00020;")
         self.error.setWordWrap(True)
@@ -110,7 +111,7 @@ class DataPanelWidget(QWidget):
         self.scatter_items = pg.ScatterPlotItem(size=5, pen=pg.mkPen("w", width=0.5))
         self.scatter.addItem(self.scatter_items)
         self.images = QLabel()
-        self.images.setAlignment(Qt.AlignCenter)
+        self.images.setAlignment(Qt.AlignHCenter | Qt.AlignTop)
         self.images.setObjectName("dataImages")
         self.table = QTableWidget()
         self.table.setObjectName("dataTable")
@@ -122,7 +123,6 @@ class DataPanelWidget(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.choice, 1)
         imports = QHBoxLayout()
-        imports.addWidget(QLabel("Import:"))
         imports.addWidget(self.import_csv)
         imports.addWidget(self.import_folder)
         layout = QVBoxLayout(self)
@@ -269,7 +269,7 @@ class DataPanelWidget(QWidget):
         n, c, h, w = x.shape
         cols = 8
         rows = (n + cols - 1) // cols
-        scale = max(1, 48 // max(h, w))
+        scale = max(1, 32 // max(h, w))
         gap = 2
         canvas = np.full((rows * (h * scale + gap), cols * (w * scale + gap), 3), 255, np.uint8)
         lo, hi = float(x.min()), float(x.max())
