@@ -29,6 +29,7 @@ from playground.core.events import (
     StepMetrics,
     Stopped,
 )
+from playground.core.lean_dense import LeanDense, lean_refusal
 from playground.core.settings import TrainingSettings
 from playground.core.shapes import BYTES_PER_VALUE, infer_shapes
 
@@ -161,6 +162,10 @@ class Trainer:
     """`for event in Trainer(spec, dataset, settings).run(control): ...`
 
     Every run ends with exactly one Finished, Stopped or Failed event.
+
+    Small dense networks on the CPU train on a lean numpy path (see
+    lean_dense); ``lean=False`` keeps every run on PyTorch. Either way the
+    events, the numbers and ``model`` (a torch module) are the same.
     """
 
     def __init__(
@@ -169,19 +174,23 @@ class Trainer:
         dataset,
         settings: TrainingSettings | None = None,
         initial_state: dict[str, np.ndarray] | None = None,
+        lean: bool = True,
     ):
         self.spec = spec
         self.dataset = dataset
         self.settings = settings or TrainingSettings()
         self.initial_state = initial_state
+        self.lean = lean
         self.model = None  # the trained torch module, available after run()
+        # "lean" or "torch" once a run has started; lean_refusal says why not lean
+        self.path: str | None = None
+        self.lean_refusal: str | None = None
         self._history: list[EpochMetrics] = []
         self._last_good: dict[str, np.ndarray] | None = None
         self._steps = 0
         self._best_epoch = 0
         self._elapsed = None
         self._examples = 0
-        self._eval_batch = EVAL_BATCH
 
     # -- public -------------------------------------------------------------
     def run(self, control: RunControl | None = None) -> Iterator[object]:
@@ -218,43 +227,38 @@ class Trainer:
         device_name = resolve_device(s.device)
         shapes = infer_shapes(self.spec)
         loss_name = check_training(self.spec, ds, s, device_name, shapes)
-        device = torch.device(device_name)
 
+        # The lean path starts from these weights too, so both paths agree.
         torch.manual_seed(s.seed)
+        device = torch.device(device_name)
         model = build_model(self.spec).to(device)
         self.model = model
         if self.initial_state is not None:
             self._load_numpy(self.initial_state)
-        loss_fn = LossFunction(loss_name, ds.task, ds.num_classes)
-        classification = loss_fn.classification
 
-        # (examples, *input_shape); labels (examples,) or targets (examples, T)
-        x_train = torch.as_tensor(ds.x_train, device=device)
-        y_train = torch.as_tensor(ds.y_train, device=device)
-        t_train = loss_fn.targets(y_train)
-        x_val = torch.as_tensor(ds.x_val, device=device)
-        y_val = torch.as_tensor(ds.y_val, device=device)
-        t_val = loss_fn.targets(y_val)
-        probe = x_val[:PROBE_EXAMPLES] if len(x_val) else x_train[:PROBE_EXAMPLES]
-
-        n = len(x_train)
+        n = len(ds.x_train)
         batch = min(s.batch_size, n)
         steps_per_epoch = batch_count(n, batch)
-        self._eval_batch = eval_batch_size(shapes.activation_elements, batch)
-        params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = make_optimizer(s.optimizer, params, s)
-        scheduler = make_scheduler(optimizer, s, steps_per_epoch)
-        penalized = [p for p in params if p.dim() > 1]  # weights, not biases
-        use_penalty = (s.l1 > 0 or s.l2 > 0) and bool(penalized)
-        layer_groups = _layer_parameter_groups(model)
-        shuffle = torch.Generator().manual_seed(s.seed)
+        args = (model, shapes, ds, loss_name, s, batch, steps_per_epoch)
+        self.lean_refusal = (
+            lean_refusal(shapes, s, device_name, loss_name, batch)
+            if self.lean
+            else "turned off"
+        )
+        if self.lean_refusal is None:
+            net = LeanDense(*args)
+            self.path = "lean"
+        else:
+            net = _TorchNet(*args, device=device)
+            self.path = "torch"
+        classification = ds.task == "classification"
 
         yield RunStarted(
             total_epochs=s.epochs,
             steps_per_epoch=steps_per_epoch,
             device=str(device),
-            parameter_count=sum(p.numel() for p in params),
-            layer_names=tuple(layer_groups),
+            parameter_count=net.parameter_count,
+            layer_names=net.layer_names,
         )
 
         log_every = s.log_every
@@ -267,23 +271,18 @@ class Trainer:
         last_report_time = start
         last_report_examples = 0
         examples = 0
-        window: list = []  # loss tensors since the last read
-        window_sizes: list[int] = []
 
         def elapsed() -> float:
             return time.perf_counter() - start - paused_seconds
 
         self._elapsed = elapsed
 
-        self._last_good = state_to_numpy(model)
+        self._last_good = net.state()
         last_good_time = time.perf_counter()
-        labels_are_targets = t_train is y_train  # cross-entropy, hinge
         for epoch in range(1, s.epochs + 1):
-            model.train()
-            order = torch.randperm(n, generator=shuffle).to(device)
+            net.start_epoch()
             epoch_loss_sum = 0.0
             epoch_examples = 0
-            corrects: list = []
             for b in range(steps_per_epoch):
                 if control.paused:
                     yield Paused(step)
@@ -295,51 +294,29 @@ class Trainer:
                     if not control.stop_requested:
                         yield Resumed(step)
                 if control.stop_requested:
-                    self._flush(window, window_sizes)
-                    yield Stopped(self._summary(state_to_numpy(model)))
+                    self._flush(net)
+                    state = net.state()
+                    net.finish()
+                    yield Stopped(self._summary(state))
                     return
                 single = control.take_step_request()
 
-                end = n if b == steps_per_epoch - 1 else (b + 1) * batch
-                idx = order[b * batch : end]
-                xb, tb = x_train[idx], t_train[idx]
-                out = model(xb)
-                loss = loss_fn(out, tb)
-                total = loss
-                if use_penalty:
-                    if s.l1 > 0:
-                        total = total + s.l1 * sum(p.abs().sum() for p in penalized)
-                    if s.l2 > 0:
-                        total = total + s.l2 * sum(p.square().sum() for p in penalized)
-                size = len(idx)
-                window.append(loss.detach())
-                window_sizes.append(size)
-                if classification:
-                    labels = tb if labels_are_targets else y_train[idx]
-                    corrects.append(loss_fn.correct(out, labels))
+                size = net.forward(b)
                 step += 1
                 examples += size
                 self._steps, self._examples = step, examples
                 epoch_examples += size
                 check = single or step % log_every == 0
                 if check:
-                    mean = self._flush(window, window_sizes)  # raises on NaN/inf
+                    mean = self._flush(net)  # raises on NaN/inf
                     epoch_loss_sum += mean
                     # These weights produced a finite loss: keep them as the
                     # fallback should a later step diverge.
                     if time.perf_counter() - last_good_time >= LAST_GOOD_EVERY_S:
-                        self._last_good = state_to_numpy(model)
+                        self._last_good = net.state()
                         last_good_time = time.perf_counter()
 
-                optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                if s.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params, s.grad_clip)
-                if check:
-                    norms = _gradient_norms(layer_groups)
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
+                norms = net.learn(check)
 
                 if check:
                     now = time.perf_counter()
@@ -350,27 +327,28 @@ class Trainer:
                         step=step,
                         epoch=epoch - 1 + (b + 1) / steps_per_epoch,
                         loss=mean / max(1, self._last_flush_examples),
-                        learning_rate=optimizer.param_groups[0]["lr"],
+                        learning_rate=net.learning_rate,
                         examples_per_second=rate,
                         wall_time=elapsed(),
                     )
                     yield GradientNorms(step=step, norms=norms)
                     if control.take_snapshot_request() or single:
-                        yield self._snapshot(
-                            model, self._probe(control, probe, device),
-                            step, epoch, b, steps_per_epoch,
+                        weights, activations = net.snapshot(self._probe(control))
+                        yield Snapshot(
+                            step=step,
+                            epoch=epoch - 1 + (b + 1) / steps_per_epoch,
+                            weights=weights,
+                            activations=activations,
                         )
                     if single:
                         control.pause()  # one batch done: wait for the next click
 
-            epoch_loss_sum += self._flush(window, window_sizes)
+            epoch_loss_sum += self._flush(net)
             train_loss = epoch_loss_sum / epoch_examples
             train_acc = None
             if classification:
-                train_acc = float(torch.stack(corrects).sum().item()) / epoch_examples
-            val_loss, val_acc, confusion = self._evaluate(
-                model, loss_fn, x_val, t_val, y_val
-            )
+                train_acc = net.train_correct() / epoch_examples
+            val_loss, val_acc, confusion = net.evaluate()
             if not math.isfinite(val_loss):
                 raise _NonFinite(
                     f"the validation loss became {val_loss} at epoch {epoch}; "
@@ -379,7 +357,7 @@ class Trainer:
             if val_loss < best_val:
                 best_val, self._best_epoch, bad_epochs = val_loss, epoch, 0
                 if s.early_stopping:
-                    best_state = state_to_numpy(model)
+                    best_state = net.state()
             else:
                 bad_epochs += 1
             now = elapsed()
@@ -390,14 +368,14 @@ class Trainer:
                 val_loss=val_loss,
                 train_accuracy=train_acc,
                 val_accuracy=val_acc,
-                learning_rate=optimizer.param_groups[0]["lr"],
+                learning_rate=net.learning_rate,
                 wall_time=now,
                 examples_per_second=examples / now if now > 0 else 0.0,
                 best_epoch=self._best_epoch,
                 confusion=confusion,
             )
             self._history.append(metrics)
-            self._last_good = state_to_numpy(model)
+            self._last_good = net.state()
             yield metrics
             if s.early_stopping and bad_epochs >= s.patience:
                 self._load_numpy(best_state)
@@ -413,93 +391,41 @@ class Trainer:
                 self._summary(best_state, restored_best=True), reason="completed"
             )
             return
-        yield Finished(self._summary(state_to_numpy(model)), reason="completed")
+        state = net.state()
+        net.finish()
+        yield Finished(self._summary(state), reason="completed")
 
     # -- helpers --------------------------------------------------------------
-    def _flush(self, window: list, sizes: list[int]) -> float:
-        """Read the pending losses (one device sync); return their example-weighted sum."""
-        if not window:
+    def _flush(self, net) -> float:
+        """Read the pending losses (one device sync); return their sum weighted
+        by examples."""
+        values, sizes = net.take_losses()
+        if not values:
             self._last_flush_examples = 0
             return 0.0
-        import torch
-
-        values = torch.stack(window).tolist()
         total = 0.0
         for value, size in zip(values, sizes):
             if not math.isfinite(value):
-                window.clear()
-                sizes.clear()
                 raise _NonFinite(
                     f"the loss became {value} near step {self._steps} "
                     f"(epoch {len(self._history) + 1}); " + NAN_ADVICE
                 )
             total += value * size
         self._last_flush_examples = sum(sizes)
-        window.clear()
-        sizes.clear()
         return total
 
     _last_flush_examples = 0
 
-    def _evaluate(self, model, loss_fn, x, t, y):
-        import torch
-
-        if len(x) == 0:
-            return float("nan"), None, None
-        model.eval()
-        loss_sum = 0.0
-        classes = loss_fn.num_classes or 0
-        counts = None
-        chunk = self._eval_batch
-        with torch.no_grad():
-            for i in range(0, len(x), chunk):
-                out = model(x[i : i + chunk])
-                loss_sum += float(loss_fn(out, t[i : i + chunk])) * len(out)
-                if loss_fn.classification:
-                    # (chunk,) true * classes + predicted -> one bincount per chunk
-                    cells = y[i : i + chunk] * classes + loss_fn.predict(out)
-                    found = torch.bincount(cells, minlength=classes * classes)
-                    counts = found if counts is None else counts + found
-        model.train()
-        if not loss_fn.classification:
-            return loss_sum / len(x), None, None
-        confusion = counts.cpu().numpy().reshape(classes, classes)
-        acc = float(np.trace(confusion)) / len(x)
-        return loss_sum / len(x), acc, confusion
-
-    def _probe(self, control, default, device):
-        """The inputs a snapshot reports on: the driver's choice when it fits."""
+    def _probe(self, control) -> np.ndarray | None:
+        """The inputs a snapshot reports on when the driver's choice fits; None
+        for the default (a few validation examples)."""
         chosen = control.probe
         if chosen is None:
-            return default
+            return None
         arr = np.asarray(chosen, dtype=np.float32)
         if arr.ndim < 1 or tuple(arr.shape[1:]) != tuple(self.dataset.input_shape):
-            return default
-        import torch
-
-        return torch.as_tensor(arr, device=device)
-
-    def _snapshot(self, model, probe, step, epoch, b, steps_per_epoch) -> Snapshot:
-        import torch
-
-        activations = {}
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            h = probe
-            for name, layer in model.named_children():
-                h = layer(h)
-                activations[name] = h.detach().cpu().numpy().copy()
-        model.train(was_training)
-        weights = {
-            k: v.detach().cpu().numpy().copy() for k, v in model.named_parameters()
-        }
-        return Snapshot(
-            step=step,
-            epoch=epoch - 1 + (b + 1) / steps_per_epoch,
-            weights=weights,
-            activations=activations,
-        )
+            return None
+        return arr
 
     def _load_numpy(self, state):
         import torch
@@ -520,6 +446,176 @@ class Trainer:
             examples_per_second=self._examples / seconds if seconds > 0 else 0.0,
             restored_best=restored_best,
         )
+
+
+class _TorchNet:
+    """The general path: any network, any device, one PyTorch call chain per
+    batch. `Trainer` drives it (or LeanDense, which has the same methods).
+
+    Hot-loop rules as in the module docstring: losses stay on the device until
+    take_losses, accuracy counts too until train_correct."""
+
+    def __init__(self, model, shapes, dataset, loss_name, settings, batch: int,
+                 steps_per_epoch: int, device):
+        import torch
+
+        s = settings
+        self.model = model
+        self.device = device
+        self.loss_fn = loss_fn = LossFunction(
+            loss_name, dataset.task, dataset.num_classes
+        )
+        self.classification = loss_fn.classification
+        # (examples, *input_shape); labels (examples,) or targets (examples, T)
+        self.x_train = torch.as_tensor(dataset.x_train, device=device)
+        self.y_train = torch.as_tensor(dataset.y_train, device=device)
+        self.t_train = loss_fn.targets(self.y_train)
+        self.x_val = torch.as_tensor(dataset.x_val, device=device)
+        self.y_val = torch.as_tensor(dataset.y_val, device=device)
+        self.t_val = loss_fn.targets(self.y_val)
+        self.probe_default = (
+            self.x_val[:PROBE_EXAMPLES] if len(self.x_val)
+            else self.x_train[:PROBE_EXAMPLES]
+        )
+        self.labels_are_targets = self.t_train is self.y_train  # cross-entropy, hinge
+        self.n = len(self.x_train)
+        self.batch = batch
+        self.steps_per_epoch = steps_per_epoch
+        self.eval_batch = eval_batch_size(shapes.activation_elements, batch)
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.params = params
+        self.optimizer = make_optimizer(s.optimizer, params, s)
+        self.scheduler = make_scheduler(self.optimizer, s, steps_per_epoch)
+        self.penalized = [p for p in params if p.dim() > 1]  # weights, not biases
+        self.use_penalty = (s.l1 > 0 or s.l2 > 0) and bool(self.penalized)
+        self.layer_groups = _layer_parameter_groups(model)
+        self.shuffle = torch.Generator().manual_seed(s.seed)
+        self.settings = s
+        self.parameter_count = sum(p.numel() for p in params)
+        self.layer_names = tuple(self.layer_groups)
+        self.window: list = []  # loss tensors since the last read
+        self.window_sizes: list[int] = []
+        self.corrects: list = []
+        self.order = None
+        self.total = None
+
+    def start_epoch(self) -> None:
+        import torch
+
+        self.model.train()
+        self.order = torch.randperm(self.n, generator=self.shuffle).to(self.device)
+        self.corrects = []
+
+    def forward(self, b: int) -> int:
+        s = self.settings
+        end = self.n if b == self.steps_per_epoch - 1 else (b + 1) * self.batch
+        idx = self.order[b * self.batch : end]
+        xb, tb = self.x_train[idx], self.t_train[idx]
+        out = self.model(xb)
+        loss = self.loss_fn(out, tb)
+        total = loss
+        if self.use_penalty:
+            penalized = self.penalized
+            if s.l1 > 0:
+                total = total + s.l1 * sum(p.abs().sum() for p in penalized)
+            if s.l2 > 0:
+                total = total + s.l2 * sum(p.square().sum() for p in penalized)
+        self.total = total
+        size = len(idx)
+        self.window.append(loss.detach())
+        self.window_sizes.append(size)
+        if self.classification:
+            labels = tb if self.labels_are_targets else self.y_train[idx]
+            self.corrects.append(self.loss_fn.correct(out, labels))
+        return size
+
+    def take_losses(self) -> tuple[list[float], list[int]]:
+        if not self.window:
+            return [], []
+        import torch
+
+        values = torch.stack(self.window).tolist()
+        sizes = self.window_sizes
+        self.window, self.window_sizes = [], []
+        return values, sizes
+
+    def learn(self, report: bool) -> dict[str, float] | None:
+        import torch
+
+        self.optimizer.zero_grad(set_to_none=True)
+        self.total.backward()
+        self.total = None
+        if self.settings.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, self.settings.grad_clip)
+        norms = _gradient_norms(self.layer_groups) if report else None
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return norms
+
+    @property
+    def learning_rate(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def train_correct(self) -> int:
+        import torch
+
+        return int(torch.stack(self.corrects).sum().item())
+
+    def evaluate(self):
+        import torch
+
+        x, t, y, loss_fn = self.x_val, self.t_val, self.y_val, self.loss_fn
+        model = self.model
+        if len(x) == 0:
+            return float("nan"), None, None
+        model.eval()
+        loss_sum = 0.0
+        classes = loss_fn.num_classes or 0
+        counts = None
+        chunk = self.eval_batch
+        with torch.no_grad():
+            for i in range(0, len(x), chunk):
+                out = model(x[i : i + chunk])
+                loss_sum += float(loss_fn(out, t[i : i + chunk])) * len(out)
+                if loss_fn.classification:
+                    # (chunk,) true * classes + predicted -> one bincount per chunk
+                    cells = y[i : i + chunk] * classes + loss_fn.predict(out)
+                    found = torch.bincount(cells, minlength=classes * classes)
+                    counts = found if counts is None else counts + found
+        model.train()
+        if not loss_fn.classification:
+            return loss_sum / len(x), None, None
+        confusion = counts.cpu().numpy().reshape(classes, classes)
+        acc = float(np.trace(confusion)) / len(x)
+        return loss_sum / len(x), acc, confusion
+
+    def state(self) -> dict[str, np.ndarray]:
+        return state_to_numpy(self.model)
+
+    def snapshot(self, probe) -> tuple[dict, dict]:
+        import torch
+
+        model = self.model
+        if probe is None:
+            h = self.probe_default
+        else:
+            h = torch.as_tensor(probe, device=self.device)
+        activations = {}
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            for name, layer in model.named_children():
+                h = layer(h)
+                activations[name] = h.detach().cpu().numpy().copy()
+        model.train(was_training)
+        weights = {
+            k: v.detach().cpu().numpy().copy() for k, v in model.named_parameters()
+        }
+        return weights, activations
+
+    def finish(self) -> None:
+        """The model already holds the weights."""
 
 
 class _NonFinite(Exception):
