@@ -73,6 +73,9 @@ class TorchLoader(QObject):
             # The first optimizer of a process imports torch._dynamo (~1.5 s
             # here): pay that now, not on the first Train click.
             torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+            # numpy imports numpy.ma on the first percentile (~60 ms here),
+            # which the plots' ranges call on the GUI thread mid-run.
+            import numpy.ma  # noqa: F401
             info["torch"] = torch.__version__
             info["cuda"] = bool(torch.cuda.is_available())
             info["device"] = describe_device(resolve_device("auto"), self._threads)
