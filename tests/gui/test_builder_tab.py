@@ -240,3 +240,43 @@ def test_layout_and_last_project_come_back(qtbot, window, tmp_path):
         assert again.last_project() is None
     finally:
         again.deleteLater()
+
+
+def send_drop(qtbot, widget, mime, pos):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewport = widget.viewport()
+    actions = Qt.CopyAction | Qt.MoveAction
+    enter = QDragEnterEvent(pos, actions, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(viewport, enter)
+    move = QDragMoveEvent(pos, actions, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(viewport, move)
+    drop = QDropEvent(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(viewport, drop)
+    qtbot.wait(20)  # the edit is applied once the drop has returned
+    return drop
+
+
+def test_a_palette_layer_dropped_between_rows_lands_there(qtbot, window):
+    from PySide6.QtCore import QMimeData, QPoint
+
+    from playground.gui.widgets.layer_palette import LAYER_MIME
+
+    tab = window.builder_tab
+    lst = tab.layer_list
+    mime = QMimeData()
+    mime.setData(LAYER_MIME, b"ReLU")
+    rect = lst.visualItemRect(lst.items["2"])
+    top_edge = QPoint(rect.center().x(), rect.top() + 1)  # just above row 2
+    drop = send_drop(qtbot, lst, mime, top_edge)
+    assert drop.isAccepted() and drop.dropAction() == Qt.CopyAction
+    assert rows(tab) == ["Linear", "Tanh", "ReLU", "Linear", "Tanh", "Linear"]
+    # on the empty space below the rows: at the end
+    below = lst.visualItemRect(lst.items["5"]).bottomLeft()
+    send_drop(qtbot, lst, mime, QPoint(below.x() + 5, below.y() + 40))
+    assert rows(tab)[-1] == "ReLU" and len(rows(tab)) == 7
+    tab.undo()
+    tab.undo()
+    assert rows(tab) == ["Linear", "Tanh", "Linear", "Tanh", "Linear"]
