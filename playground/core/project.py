@@ -43,6 +43,9 @@ class RunRecord:
     created: float = field(default_factory=time.time)
     examples_per_second: float = 0.0
     weights: dict[str, np.ndarray] = field(default_factory=dict)
+    # how the curves show the run: "#rrggbb" ("" lets the view pick one)
+    color: str = ""
+    visible: bool = True
 
     def final_metrics(self) -> dict:
         """The epoch whose weights the run kept, as RunSummary.final_metrics: the
@@ -81,6 +84,14 @@ def _safe_member(name: str) -> str:
     return name
 
 
+def _color(value) -> str:
+    """A "#rrggbb" colour, or "" (the view's choice) for anything else: a
+    colour is not worth refusing a whole project over."""
+    if isinstance(value, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        return value.lower()
+    return ""
+
+
 def save_project(project: Project, path) -> None:
     from safetensors.numpy import save
 
@@ -105,6 +116,8 @@ def save_project(project: Project, path) -> None:
                 "created": r.created,
                 "examples_per_second": r.examples_per_second,
                 "has_weights": bool(r.weights),
+                "color": r.color,
+                "visible": r.visible,
             }
             for r in project.runs
         ],
@@ -187,6 +200,9 @@ def _project_from_doc(doc, fname: str) -> tuple[Project, set[str]]:
                     message=str(raw.get("message", "")),
                     created=float(raw.get("created", 0.0)),
                     examples_per_second=float(raw.get("examples_per_second", 0.0)),
+                    # files from before runs had a colour or could be hidden
+                    color=_color(raw.get("color", "")),
+                    visible=raw.get("visible", True) is not False,
                 )
             )
             if raw.get("has_weights"):

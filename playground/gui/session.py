@@ -15,6 +15,7 @@ from playground.core.datasets import DatasetError, get_dataset
 from playground.core.project import (
     Project,
     RunRecord,
+    _safe_member,
     load_project,
     save_project,
 )
@@ -22,6 +23,8 @@ from playground.core.settings import TrainingSettings
 from playground.core.shapes import infer_shapes
 from playground.core.spec import NetworkSpec, SpecError
 from playground.core.templates import default_spec
+
+MAX_RUN_NAME = 64
 
 
 class Session(QObject):
@@ -116,11 +119,63 @@ class Session(QObject):
         self._set_dirty(True)
         self.runs_changed.emit()
 
+    def rename_run(self, run: RunRecord, name: str) -> None:
+        """Rename a run of the project. ValueError, in one line, for a name the
+        project file cannot hold (it names the run's files) or one in use."""
+        self._index_of(run)
+        name = name.strip()
+        if len(name) > MAX_RUN_NAME:
+            raise ValueError(f"a run name has at most {MAX_RUN_NAME} characters")
+        _safe_member(name)
+        if name == run.name:
+            return
+        if any(r is not run and r.name == name for r in self.project.runs):
+            raise ValueError(f"another run is already called {name!r}")
+        run.name = name
+        self._runs_edited()
+
+    def set_run_view(
+        self, run: RunRecord, *, color: str | None = None, visible: bool | None = None
+    ) -> None:
+        """How the curves show a run: its colour ("#rrggbb") and whether it is
+        drawn. Kept in the project file, so a comparison reopens as it was."""
+        self._index_of(run)
+        changed = False
+        if color is not None and color != run.color:
+            run.color = color
+            changed = True
+        if visible is not None and bool(visible) != run.visible:
+            run.visible = bool(visible)
+            changed = True
+        if changed:
+            self._runs_edited()
+
+    def delete_runs(self, runs) -> None:
+        """Remove runs (their curves, metrics and weights) from the project."""
+        doomed = {self._index_of(r) for r in runs}
+        if not doomed:
+            return
+        self.project.runs = [
+            r for i, r in enumerate(self.project.runs) if i not in doomed
+        ]
+        self._runs_edited()
+
     def mark_clean(self) -> None:
         """Forget unsaved changes (after the user chose to discard them)."""
         self._set_dirty(False)
 
     # -- internals -------------------------------------------------------------------
+    def _index_of(self, run: RunRecord) -> int:
+        # by identity: records compare their weight arrays under ==
+        for i, r in enumerate(self.project.runs):
+            if r is run:
+                return i
+        raise ValueError("that run is not in the open project")
+
+    def _runs_edited(self) -> None:
+        self._set_dirty(True)
+        self.runs_changed.emit()
+
     def _loaded(self) -> None:
         self._dataset_cache.clear()
         self._set_dirty(False)

@@ -152,3 +152,45 @@ def test_a_saved_run_names_the_epoch_whose_weights_it_kept(early_stopping, ended
     )
     assert run.final_metrics()["epoch"] == final_epoch
     assert RunRecord(name="r", settings=TrainingSettings(), dataset={}, ended="failed").final_metrics() == {}
+
+
+def test_run_colour_and_visibility_round_trip(tmp_path):
+    path = tmp_path / "p.npg"
+    project = sample_project()
+    project.runs[0].color = "#D55E00"
+    project.runs[0].visible = False
+    save_project(project, path)
+    run = load_project(path).runs[0]
+    assert (run.color, run.visible) == ("#d55e00", False)
+
+
+def test_runs_saved_before_colours_and_visibility_load_with_defaults(tmp_path):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    doc = json.loads(members["project.json"])
+    for raw in doc["runs"]:
+        del raw["color"], raw["visible"]
+    members["project.json"] = json.dumps(doc).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    run = load_project(path).runs[0]
+    assert (run.color, run.visible) == ("", True)
+    assert run.history and run.weights
+
+
+@pytest.mark.parametrize("color", ["red", "#12345", 7, None, "#gggggg"])
+def test_a_bad_run_colour_falls_back_to_automatic(tmp_path, color):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    doc = json.loads(members["project.json"])
+    doc["runs"][0]["color"] = color
+    members["project.json"] = json.dumps(doc).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert load_project(path).runs[0].color == ""

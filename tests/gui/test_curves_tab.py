@@ -1,9 +1,11 @@
 """Training curves tab: smoothing, log scale, export; clicked through offscreen."""
 
 import csv
+import io
 
 import numpy as np
-from PySide6.QtCore import Qt
+import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
@@ -153,5 +155,286 @@ def test_csv_keeps_every_steps_epoch_exactly(qtbot):
     qtbot.addWidget(w)
     epochs = [199 + k / 5000 for k in range(1, 6)]
     w.add_steps([NS(epoch=e, loss=0.5) for e in epochs])
-    rows = [line.split(",") for line in w.to_csv().splitlines()[1:]]
-    assert [float(r[1]) for r in rows] == epochs
+    rows = list(csv.DictReader(io.StringIO(w.to_csv())))
+    assert [float(r["epoch"]) for r in rows] == epochs
+    assert {r["step"] for r in rows} == {""}  # not reported: blank, not made up
+
+
+# -- several runs ------------------------------------------------------------------------
+def record(name, lr, epochs=5, scale=1.0, confusion=None, **fields):
+    from playground.core.project import RunRecord
+    from playground.core.settings import TrainingSettings
+
+    history = []
+    for e in range(1, epochs + 1):
+        h = {"epoch": e, "train_loss": scale / e, "val_loss": 1.2 * scale / e,
+             "train_accuracy": 0.5 + e / 100, "val_accuracy": 0.4 + e / 100,
+             "step": 25 * e, "wall_time": 0.5 * e, "learning_rate": lr}
+        if confusion is not None:
+            h["confusion"] = confusion(e)
+        history.append(h)
+    return RunRecord(
+        name=name, settings=TrainingSettings(learning_rate=lr, epochs=epochs, batch_size=16),
+        dataset={"name": "circle", "options": {}}, ended="completed", history=history,
+        best_epoch=epochs, **fields,
+    )
+
+
+def with_runs(window, *runs):
+    for run in runs:
+        window.session.add_run(run)
+    tab = window.curves_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.curves.flush()
+    return tab
+
+
+def list_index(tab, name):
+    model = tab.model
+    for row in range(model.rowCount()):
+        if model.item(row, 0).text() == name:
+            return model.index(row, 0)
+    raise AssertionError(f"no run {name} in the list")
+
+
+def click_check(qtbot, tab, name):
+    from PySide6.QtWidgets import QStyle
+
+    view = tab.run_list.view
+    rect = view.visualRect(list_index(tab, name))
+    indicator = view.style().pixelMetric(QStyle.PM_IndicatorWidth)
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=rect.topLeft() + QPoint(
+        3 + indicator // 2, rect.height() // 2))
+
+
+def select(qtbot, tab, name):
+    view = tab.run_list.view
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton,
+                     pos=view.visualRect(list_index(tab, name)).center())
+
+
+def key_of(tab, name):
+    return list_index(tab, name).data(Qt.UserRole + 1)
+
+
+def test_runs_with_three_learning_rates_overlay_in_one_plot(qtbot, window):
+    tab = with_runs(window, record("lr-0.001", 0.001, scale=1.0),
+                    record("lr-0.01", 0.01, scale=2.0), record("lr-0.1", 0.1, scale=3.0))
+    curves = tab.curves
+    assert curves.legend_names("loss") == ["validation", "train", "lr-0.001", "lr-0.01", "lr-0.1"]
+    colours = {run.name: curves._items[run.key]["val_loss"].opts["pen"].color().getRgb()[:3]
+               for run in curves.runs.values()}
+    assert len(set(colours.values())) == 3  # each run in its colour
+    for run in curves.runs.values():
+        assert curves._items[run.key]["val_loss"].yData[0] == pytest.approx(
+            1.2 * {"lr-0.001": 1, "lr-0.01": 2, "lr-0.1": 3}[run.name])
+    # the table compares their settings and final metrics
+    tab.show_page("table")
+    table = tab.run_table
+    assert [table.cell(key_of(tab, n), "Learning rate") for n in ("lr-0.001", "lr-0.01", "lr-0.1")] \
+        == ["0.001", "0.01", "0.1"]
+    assert table.cell(key_of(tab, "lr-0.01"), "Val loss") == f"{2.4 / 5:.4f}"
+    assert table.cell(key_of(tab, "lr-0.01"), "Val acc.") == "45.0%"
+    assert table.cell(key_of(tab, "lr-0.01"), "Batch") == "16"
+    assert table.cell(key_of(tab, "lr-0.01"), "Epochs") == "5/5"
+    # sorted by validation loss, best first
+    header = table.view.horizontalHeader()
+    qtbot.mouseClick(header.viewport(), Qt.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(9) + 5, header.height() // 2))
+    first = table.proxy.index(0, 0).data()
+    assert first in ("lr-0.001", "lr-0.1")
+    # clicking a row in the table makes it the run the tab is about
+    view = table.view
+    row = next(r for r in range(3) if table.proxy.index(r, 0).data() == "lr-0.1")
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton,
+                     pos=view.visualRect(table.proxy.index(row, 2)).center())
+    assert tab.run_choice.currentText() == "lr-0.1" and tab.heading.text().startswith("lr-0.1")
+
+
+def test_switching_the_x_axis_for_live_and_past_runs(qtbot, window):
+    tab = trained(qtbot, window, epochs=3)
+    with_runs(window, record("old", 0.1, epochs=4))
+    run = window.session.project.runs[0]
+    live_curve = tab.curves._items[tab._live.key]["val_loss"]
+    assert live_curve.xData.tolist() == [1, 2, 3]
+    tab.x_axis.setCurrentIndex(tab.x_axis.findData("step"))
+    assert live_curve.xData.tolist() == [h["step"] for h in run.history]
+    assert tab.curves.loss_plot.getAxis("bottom").labelText == "step"
+    old_curve = tab.curves._items[key_of(tab, "old")]["val_loss"]
+    assert old_curve.xData.tolist() == [25, 50, 75, 100]
+    step_x = tab.curves._items[tab._live.key]["step_loss"].xData
+    assert run.history[-2]["step"] < step_x[-1] <= run.history[-1]["step"]
+    tab.gradients_button.setChecked(True)
+    assert tab.gradients.lr_curve.xData[-1] == step_x[-1]
+    tab.x_axis.setCurrentIndex(tab.x_axis.findData("time"))
+    assert live_curve.xData.tolist() == pytest.approx([h["wall_time"] for h in run.history],
+                                                      abs=1e-3)
+    assert old_curve.xData.tolist() == [0.5, 1.0, 1.5, 2.0]
+    assert tab.curves.loss_plot.getAxis("bottom").labelText == "wall time"
+    tab.x_axis.setCurrentIndex(tab.x_axis.findData("epoch"))
+    assert live_curve.xData.tolist() == [1, 2, 3]
+
+
+def test_runs_saved_without_steps_are_drawn_by_epoch_only(qtbot, window):
+    old = record("old", 0.1, epochs=3)
+    for h in old.history:
+        del h["step"], h["wall_time"]
+    tab = with_runs(window, old)
+    tab.x_axis.setCurrentIndex(tab.x_axis.findData("time"))
+    assert "old was saved without wall times" in tab.export_message.text()
+    assert tab.curves.drawn_count("val_loss") == 0
+    tab.x_axis.setCurrentIndex(tab.x_axis.findData("epoch"))
+    assert tab.curves.drawn_count("val_loss") == 3 and not tab.export_message.isVisible()
+
+
+def test_hovering_shows_the_values_of_every_visible_run(qtbot, window):
+    from PySide6.QtCore import QPointF
+
+    tab = with_runs(window, record("slow", 0.001, epochs=8), record("fast", 0.1, epochs=8, scale=2))
+    qtbot.wait(50)
+    plot = tab.curves.acc_plot
+    scene = plot.getViewBox().mapViewToScene(QPointF(3, 0.5))
+    qtbot.mouseMove(plot.viewport(), plot.mapFromScene(scene))
+    qtbot.waitUntil(lambda: tab.curves.readout_text("accuracy") != "", timeout=2_000)
+    text = tab.curves.readout_text("accuracy")
+    assert "slow  val 43.0%  train 53.0%" in text and "fast  val 43.0%" in text
+    click_check(qtbot, tab, "fast")  # hidden runs have no values
+    tab.curves.show_crosshair(plot, 3)
+    assert "fast" not in tab.curves.readout_text("accuracy")
+
+
+def test_hide_rename_recolour_and_delete_runs_and_reopen_them(qtbot, window, answers, tmp_path,
+                                                              monkeypatch):
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QColorDialog, QLineEdit, QMessageBox
+
+    tab = with_runs(window, record("run-1", 0.001), record("run-2", 0.01), record("run-3", 0.1))
+    session, curves = window.session, tab.curves
+    session.mark_clean()
+    # hide
+    click_check(qtbot, tab, "run-2")
+    run2 = session.project.runs[1]
+    assert run2.visible is False and session.dirty
+    assert not curves._items[key_of(tab, "run-2")]["val_loss"].isVisible()
+    assert "run-2" not in curves.legend_names()
+    # rename, through the list's editor
+    select(qtbot, tab, "run-1")
+    qtbot.mouseClick(tab.run_list.rename_button, Qt.LeftButton)
+    editor = tab.run_list.view.findChild(QLineEdit)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "adam lr")  # the space is refused: names label files
+    qtbot.keyClick(editor, Qt.Key_Return)  # Qt commits on its next turn
+    qtbot.waitUntil(lambda: session.project.runs[0].name == "adamlr", timeout=2_000)
+    assert "adamlr" in curves.legend_names() and tab.run_choice.findText("adamlr") > 0
+    tab.show_page("table")
+    assert tab.run_table.cell(key_of(tab, "adamlr"), "Run") == "adamlr"
+    tab.show_page("curves")
+    assert not tab.rename_run(key_of(tab, "adamlr"), "run-3")
+    assert "already called 'run-3'" in tab.export_message.text()
+    assert list_index(tab, "adamlr").isValid()  # the list shows the kept name
+    # recolour
+    monkeypatch.setattr(QColorDialog, "getColor", lambda *a, **k: QColor("#123456"))
+    select(qtbot, tab, "run-3")
+    qtbot.mouseClick(tab.run_list.color_button, Qt.LeftButton)
+    assert session.project.runs[2].color == "#123456"
+    pen = curves._items[key_of(tab, "run-3")]["val_loss"].opts["pen"]
+    assert pen.color().name() == "#123456"
+    # delete, after a question: cancelled, then confirmed
+    answers["question"] = QMessageBox.Cancel
+    qtbot.mouseClick(tab.run_list.delete_button, Qt.LeftButton)
+    assert len(session.project.runs) == 3
+    answers["question"] = QMessageBox.Yes
+    qtbot.mouseClick(tab.run_list.delete_button, Qt.LeftButton)
+    assert [r.name for r in session.project.runs] == ["adamlr", "run-2"]
+    assert tab.model.rowCount() == 2 and tab.run_choice.findText("run-3") < 0
+    assert "run-3" not in curves.legend_names() and len(curves.runs) == 2
+    kept_colors = [r.color for r in session.project.runs]
+    assert all(kept_colors)  # pinned: deleting does not repaint the others
+
+    path = tmp_path / "runs.npg"
+    assert window._save_to(path)
+    window.session.new_project()
+    assert tab.model.rowCount() == 0 and not curves.runs
+    assert window.open_project(path)
+    runs = session.project.runs
+    assert [(r.name, r.visible, r.color) for r in runs] == [
+        ("adamlr", True, kept_colors[0]), ("run-2", False, kept_colors[1])]
+    assert curves.legend_names() == ["validation", "train", "adamlr"]
+    assert tab.model.item(1, 0).checkState() == Qt.Unchecked
+    item = curves._items[key_of(tab, "adamlr")]["val_loss"]
+    assert item.opts["pen"].color().name() == kept_colors[0]
+
+
+def test_the_live_run_joins_the_list_and_keeps_its_colour(qtbot, window):
+    with_runs(window, record("old", 0.1))
+    tab = trained(qtbot, window, epochs=2)
+    new = window.session.project.runs[-1]
+    key = key_of(tab, new.name)
+    assert key == tab._live.key  # the record took over the live curves
+    assert tab.curves.runs[key].has_steps
+    assert new.color and new.color != window.session.project.runs[0].color
+    assert tab.model.rowCount() == 2
+    assert tab.run_choice.count() == 3  # current run, old, the new one
+
+
+def test_the_confusion_matrix_of_any_epoch_with_per_class_metrics(qtbot, window):
+    matrices = {1: [[30, 20], [10, 40]], 2: [[45, 5], [10, 40]]}
+    tab = with_runs(window, record("clf", 0.01, epochs=2, confusion=matrices.get))
+    tab.run_choice.setCurrentIndex(tab.run_choice.findText("clf"))
+    tab.show_page("confusion")
+    view = tab.confusion
+    assert view.epoch == 2 and view.spin.value() == 2  # the end, at first
+    np.testing.assert_array_equal(view.matrix_widget.matrix, matrices[2])
+    # class names come from the run's dataset
+    assert view.matrix_widget.class_names == ["negative", "positive"]
+    # positive: 40 of 45 predictions right, 40 of 50 found
+    assert view.metrics_row("positive") == ["positive", "0.889", "0.800", "0.842", "50"]
+    assert view.metrics_row("negative")[1:] == ["0.818", "0.900", "0.857", "50"]
+    assert view.metrics_row("accuracy")[3:] == ["0.850", "100"]
+    assert "epoch 2: validation accuracy 85.0% of 100" in view.heading.text()
+    view.slider.setValue(1)
+    np.testing.assert_array_equal(view.matrix_widget.matrix, matrices[1])
+    assert view.metrics_row("negative")[1:4] == ["0.750", "0.600", "0.667"]
+    view.cells.setCurrentIndex(1)  # shares of the true class
+    assert view.matrix_widget._cell_text(0, 1) == "40%"
+    w = view.matrix_widget
+    assert "true negative, predicted positive" in w.cell_tip(0, 1)
+
+
+def test_the_confusion_matrix_follows_the_live_run(qtbot, window):
+    tab = window.curves_tab
+    tab.show_page("confusion")
+    s = window.session
+    s.set_settings(s.settings.replace(epochs=3, device="cpu"))
+    with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
+        window.train()
+    run = s.project.runs[-1]
+    view = tab.confusion
+    qtbot.waitUntil(lambda: view.epoch == 3, timeout=2_000)
+    view.refresh()
+    np.testing.assert_array_equal(view.matrix_widget.matrix, run.history[-1]["confusion"])
+    assert view.title == run.name
+    total = int(np.sum(run.history[-1]["confusion"]))
+    assert view.metrics_row("accuracy")[4] == f"{total:,}"
+    # a regression run says why there is no matrix
+    from playground.core.project import RunRecord
+    from playground.core.settings import TrainingSettings
+
+    reg = RunRecord(name="reg", settings=TrainingSettings(), dataset={"name": "plane"},
+                    ended="completed", history=[{"epoch": 1, "train_loss": 1.0, "val_loss": 1.0}])
+    with_runs(window, reg)
+    tab.run_choice.setCurrentIndex(tab.run_choice.findText("reg"))
+    assert "regression" in view.message.text() and view.message.isVisible()
+
+
+def test_export_a_csv_of_the_overlaid_runs(qtbot, window, tmp_path):
+    tab = with_runs(window, record("a", 0.01, epochs=3), record("b", 0.1, epochs=2, scale=2),
+                    record("hidden", 0.1, epochs=2, visible=False))
+    assert tab.export_csv(tmp_path / "runs.csv")
+    with open(tmp_path / "runs.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["run"] for r in rows} == {"a", "b"}  # what the plots show
+    b_val = [r for r in rows if r["run"] == "b" and r["series"] == "loss: validation"]
+    assert [(int(r["step"]), float(r["epoch"]), float(r["wall_time"]), float(r["value"]))
+            for r in b_val] == [(25, 1.0, 0.5, 2.4), (50, 2.0, 1.0, 1.2)]
+    assert len([r for r in rows if r["run"] == "a"]) == 4 * 3

@@ -9,17 +9,26 @@ training time (see live_curves.py).
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from playground.gui.widgets.live_curves import GrowingSeries, styled_plot
+from playground.gui.widgets.live_curves import styled_plot
+from playground.gui.widgets.run_axis import XAxisItem
+from playground.gui.widgets.run_tracks import AXES, Track
 
 REDRAW_HZ = 2
 # Colour-blind-safe (Okabe-Ito), then repeated.
 PALETTE = (
-    (0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167),
-    (86, 180, 233), (213, 94, 0), (240, 228, 66), (0, 0, 0),
+    (0, 114, 178),
+    (230, 159, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 180, 233),
+    (213, 94, 0),
+    (240, 228, 66),
+    (0, 0, 0),
 )
 
 
@@ -28,15 +37,18 @@ class GradientPlotsWidget(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.lr_plot = styled_plot("Learning rate", "learning rate")
-        self.norm_plot = styled_plot("Gradient norm per layer", "|gradient|")
+        self.lr_plot = styled_plot("Learning rate", "learning rate", bottom=XAxisItem())
+        self.norm_plot = styled_plot(
+            "Gradient norm per layer", "|gradient|", bottom=XAxisItem()
+        )
         layout.addWidget(self.lr_plot, 1)
         layout.addWidget(self.norm_plot, 1)
         self.norm_plot.setLogMode(False, True)
         self.norm_plot.addLegend(offset=(-10, 10))
-        self.lr = GrowingSeries()
+        self.axis = "epoch"
+        self.lr = Track()
         self.lr_curve = self.lr_plot.plot([], [], pen=pg.mkPen(PALETTE[0], width=2))
-        self.norms: dict[str, GrowingSeries] = {}
+        self.norms: dict[str, Track] = {}  # no wall time: taken from the steps
         self.norm_curves: dict[str, pg.PlotDataItem] = {}
         self.steps_per_epoch = 1
         self._stale = False
@@ -57,36 +69,62 @@ class GradientPlotsWidget(QWidget):
         self.norm_curves.clear()
         self._stale = False
 
+    def set_axis(self, axis: str) -> None:
+        """x by "step", "epoch" or "time", as the curves above."""
+        if axis not in AXES:
+            raise ValueError(f"the x axis is one of {', '.join(AXES)}, not {axis!r}")
+        self.axis = axis
+        for plot in (self.lr_plot, self.norm_plot):
+            plot.getAxis("bottom").set_axis(axis)
+            plot.enableAutoRange()
+        self._changed()
+        self.flush()
+
     def add_steps(self, steps) -> None:
-        self.lr.extend([s.epoch for s in steps], [s.learning_rate for s in steps])
+        self.lr.extend(
+            [s.step for s in steps],
+            [s.epoch for s in steps],
+            [s.wall_time for s in steps],
+            [s.learning_rate for s in steps],
+        )
         self._changed()
 
     def add_norms(self, records) -> None:
         per_layer: dict[str, tuple[list, list]] = {}
         for record in records:
-            epoch = record.step / self.steps_per_epoch
             for name, value in record.norms.items():
-                xs, ys = per_layer.setdefault(name, ([], []))
-                xs.append(epoch)
+                steps, ys = per_layer.setdefault(name, ([], []))
+                steps.append(record.step)
                 ys.append(value)
-        for name, (xs, ys) in per_layer.items():
+        for name, (steps, ys) in per_layer.items():
             if name not in self.norms:
                 color = PALETTE[len(self.norms) % len(PALETTE)]
-                self.norms[name] = GrowingSeries()
+                self.norms[name] = Track()
                 self.norm_curves[name] = self.norm_plot.plot(
                     [], [], name=name, pen=pg.mkPen(color, width=2)
                 )
-            self.norms[name].extend(xs, ys)
+            epochs = np.asarray(steps, dtype=float) / self.steps_per_epoch
+            self.norms[name].extend(steps, epochs, np.full(len(steps), np.nan), ys)
         self._changed()
 
     def flush(self) -> None:
         self._redraw.stop()
         if not self.isVisible() or not self._stale:
             return
-        self.lr_curve.setData(*self.lr.view())
+        self.lr_curve.setData(*self.lr.view(self.axis))
         for name, series in self.norms.items():
-            self.norm_curves[name].setData(*series.view())
+            self.norm_curves[name].setData(*self._norm_view(series))
         self._stale = False
+
+    def _norm_view(self, series: Track):
+        if self.axis != "time":
+            return series.x(self.axis), series.y
+        # the reports of norms carry a step only: place them between the
+        # steps whose wall time the loss reports gave
+        steps, times = self.lr.x("step"), self.lr.x("time")
+        if len(steps) == 0:
+            return np.empty(0), np.empty(0)
+        return np.interp(series.x("step"), steps, times), series.y
 
     def showEvent(self, event):
         super().showEvent(event)

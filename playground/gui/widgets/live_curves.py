@@ -1,46 +1,69 @@
-"""Live loss and accuracy plots that stay smooth over long runs.
+"""Loss and accuracy plots of one or more runs that stay smooth over long runs.
 
-Curves are created once; new points go into preallocated arrays that grow by
-doubling, and pyqtgraph downsamples and clips to the view, so an update costs
-the same at step 100 and at step 100,000.
+Each run has its colour; validation is drawn solid, training dashed and the
+per-step loss thin and faint, so runs overlaid for comparison read apart.
+Curves are created once per run; new points go into arrays that grow by
+doubling (run_tracks.py), and pyqtgraph clips to the view and keeps the peaks
+of about one bucket per pixel, so a redraw costs the same at step 100 and at
+step 200,000.
 
 Drawing competes with training for the CPU (two cores are common), so what is
 drawn is kept cheap, measured with bench/engine_overhead.py:
 - redraws are spaced so that drawing takes about PAINT_BUDGET of the time
   (each one is timed), at most MAX_REDRAW_HZ, and none while the widget is
   hidden. Drawing holds Python's lock, which the training thread needs for
-  every step;
+  every step; only runs with new points are handed to the plots;
 - no grid: the axes' own grid cost ~60 ms a frame offscreen, and even a
-  GridItem cost the training thread 6% of its speed on 2 cores
-  (window/plain 0.83 with it, 0.89 without);
+  GridItem cost the training thread 6% of its speed on 2 cores;
 - axes keep plain numbers (an SI prefix relabels, and re-lays out, the axis);
 - epoch markers are drawn only while a curve is short enough to read them;
 - the view range moves in 1-2-5 steps, only when the data outgrows it (or,
   for the loss, shrinks well below it): an auto-range that followed every
   point rebuilt the axes on every frame. Zooming or panning by hand stops
-  the following.
+  the following;
+- the crosshair (run_crosshair.py) moves a line and a label at most a few
+  dozen times a second: no curve is handed new data for it.
 """
 
 from __future__ import annotations
 
-import math
-import time
-
 import csv
 import io
+import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from playground.gui.widgets.smoothing import Smoother
+from playground.gui.widgets.run_axis import XAxisItem
+from playground.gui.widgets.run_crosshair import Crosshair
+from playground.gui.widgets.run_tracks import (
+    ACC_KEYS,
+    AXES,
+    LOSS_KEYS,
+    NAMES,
+    SERIES,
+    RunTrack,
+)
 
-TRAIN_COLOR = (31, 119, 180)
-VAL_COLOR = (255, 127, 14)
-STEP_COLOR = (31, 119, 180, 70)
 BEST_COLOR = (46, 125, 50)
 STOP_COLOR = (198, 40, 40)
+KEY_COLOR = (90, 90, 90)
+# Colour-blind-safe (Okabe-Ito without its yellow, which vanishes on white),
+# then two more; repeated after that.
+RUN_COLORS = (
+    (0, 114, 178),
+    (213, 94, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (230, 159, 0),
+    (86, 180, 233),
+    (0, 0, 0),
+    (140, 86, 75),
+    (127, 127, 127),
+)
 MAX_REDRAW_HZ = 4  # a loss curve needs no more; each redraw stalls training
 MIN_REDRAW_HZ = 2
 # Share of the time spent drawing while points stream in. Measured on 2 cores
@@ -48,17 +71,48 @@ MIN_REDRAW_HZ = 2
 # training speed that the benchmark could tell apart from 10% (~4 a second).
 PAINT_BUDGET = 0.10
 MAX_MARKERS = 60  # more epoch markers than this just blur into the line
+# Peak downsampling keeps a minimum and a maximum per bucket: one bucket per
+# pixel draws the same picture as every point (pyqtgraph's default is five).
+DOWNSAMPLE_PER_PIXEL = 1.0
+LONG_CURVE = 2_000  # points from which a curve is clipped and downsampled
+TOP_SAMPLE = 20_000  # points enough to place the top of the loss axis
+DEFAULT_KEY = "live"
+MAX_SPARE = 2
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2 or 5 times a power of ten that is >= value."""
+COARSE = (1, 2, 5, 10)
+FINE = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+
+
+def nice_ceiling(value: float, steps=COARSE) -> float:
+    """The smallest 1, 2 or 5 (or one of other steps) times a power of ten
+    that is >= value."""
     if not value > 0 or not math.isfinite(value):
         return 1.0
     power = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
+    for step in steps:
         if step * power >= value * (1 - 1e-9):
             return step * power
     return 10 * power
+
+
+def robust_top(series: list) -> float:
+    """A y maximum that one early spike cannot dictate (a regression that
+    starts at 1e6 and settles near 0.01 should show the 0.01): the 98th
+    percentile of each curve's points, or its highest recent point if that is
+    higher, so the newest data always shows."""
+    top = 0.0
+    for y in series:
+        finite = y[np.isfinite(y)]
+        if not len(finite):
+            continue
+        recent = float(finite[-max(1, len(finite) // 10) :].max())
+        if len(finite) < 20:
+            top = max(top, float(finite.max()))
+            continue
+        sample = finite[:: max(1, len(finite) // TOP_SAMPLE)]
+        top = max(top, float(np.percentile(sample, 98)), recent)
+    return top
 
 
 def _decades(series: list) -> tuple[float, float]:
@@ -72,53 +126,11 @@ def _decades(series: list) -> tuple[float, float]:
     return (float(low), float(max(high, low + 1)))
 
 
-def robust_top(series: list) -> float:
-    """A y maximum that one early spike cannot dictate (a regression that
-    starts at 1e6 and settles near 0.01 should show the 0.01): the 98th
-    percentile of all points, or the highest recent point if that is higher,
-    so the newest data always shows."""
-    tops = []
-    recent = 0.0
-    for y in series:
-        finite = y[np.isfinite(y)]
-        if len(finite):
-            tops.append(finite)
-            recent = max(recent, float(finite[-max(1, len(finite) // 10):].max()))
-    if not tops:
-        return 0.0
-    values = np.concatenate(tops)
-    if len(values) < 20:
-        return float(values.max())
-    return max(float(np.percentile(values, 98)), recent)
-
-
-class GrowingSeries:
-    def __init__(self, capacity: int = 1024):
-        self.x = np.empty(capacity)
-        self.y = np.empty(capacity)
-        self.n = 0
-
-    def extend(self, xs, ys) -> None:
-        k = len(xs)
-        if self.n + k > len(self.x):
-            size = max(len(self.x) * 2, self.n + k)
-            self.x = np.resize(self.x, size)
-            self.y = np.resize(self.y, size)
-        self.x[self.n : self.n + k] = xs
-        self.y[self.n : self.n + k] = ys
-        self.n += k
-
-    def clear(self) -> None:
-        self.n = 0
-
-    def view(self):
-        return self.x[: self.n], self.y[: self.n]
-
-
-def styled_plot(title: str, left_label: str, cls=pg.PlotWidget):
+def styled_plot(title: str, left_label: str, cls=pg.PlotWidget, bottom=None):
     """A plot for streamed data: white, plain axis numbers, downsampled and
     clipped to the view so long runs stay cheap to draw."""
-    plot = cls(title=title)
+    kwargs = {"axisItems": {"bottom": bottom}} if bottom is not None else {}
+    plot = cls(title=title, **kwargs)
     plot.setBackground("w")
     plot.setLabel("bottom", "epoch")
     plot.setLabel("left", left_label)
@@ -130,15 +142,38 @@ def styled_plot(title: str, left_label: str, cls=pg.PlotWidget):
 
 
 class _TimedPlotWidget(pg.PlotWidget):
-    """A PlotWidget that adds up the time its paints take: one redraw leads
-    to several paints (the plot, then its axes as ranges settle)."""
+    """A PlotWidget that adds up the time its paints take (one redraw leads
+    to several paints: the plot, then its axes as ranges settle) and says
+    when the mouse leaves it."""
 
     paint_seconds = 0.0
+    on_leave = None
 
     def paintEvent(self, event):
         t0 = time.perf_counter()
         super().paintEvent(event)
         self.paint_seconds += time.perf_counter() - t0
+
+    def leaveEvent(self, event):
+        super().leaveEvent(event)
+        if self.on_leave is not None:
+            self.on_leave()
+
+
+def _pens(color: tuple, focus: bool = True) -> dict:
+    # the focused run stands out; one-pixel lines are also the cheapest to
+    # draw, which counts with many runs shown
+    return {
+        "val": pg.mkPen(color=color, width=2 if focus else 1),
+        "train": pg.mkPen(color=color, width=1.5 if focus else 1, style=Qt.DashLine),
+        "step": pg.mkPen(color=(*color[:3], 70), width=1),
+    }
+
+
+def _pen_for(key: str, pens: dict):
+    if key == "step_loss":
+        return pens["step"]
+    return pens["val"] if key.startswith("val") else pens["train"]
 
 
 class LiveCurvesWidget(QWidget):
@@ -146,11 +181,17 @@ class LiveCurvesWidget(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = styled_plot("Loss", "loss", _TimedPlotWidget)
-        self.acc_plot = styled_plot("Accuracy", "accuracy", _TimedPlotWidget)
+        self.loss_plot = styled_plot("Loss", "loss", _TimedPlotWidget, XAxisItem())
+        self.acc_plot = styled_plot(
+            "Accuracy", "accuracy", _TimedPlotWidget, XAxisItem()
+        )
+        self._legends = {}
         for plot in self._plots():
             # accuracy climbs towards 1: its legend goes to the empty bottom
-            plot.addLegend(offset=(-10, 10) if plot is self.loss_plot else (-10, -10))
+            legend_at = (-10, 10) if plot is self.loss_plot else (-10, -10)
+            legend = plot.addLegend(offset=legend_at, verSpacing=-4, horSpacing=12)
+            legend.setBrush(pg.mkBrush(255, 255, 255, 200))
+            self._legends[plot] = legend
             plot.disableAutoRange()
             plot.getViewBox().sigRangeChangedManually.connect(
                 lambda *_, p=plot: self._following.discard(p)
@@ -159,28 +200,32 @@ class LiveCurvesWidget(QWidget):
         self._following = {self.loss_plot, self.acc_plot}
         self._ranges: dict = {}
         self._log = False
-        self._reset_ranges()
+        self.axis = "epoch"
         self.smoothing = 0.0
-        self.series: dict[str, GrowingSeries] = {}  # what arrived
-        self._shown: dict[str, GrowingSeries] = {}  # smoothed, when smoothing
-        self._smoothers: dict[str, Smoother] = {}
-        self.names: dict[str, str] = {}
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        self._stale: set[str] = set()  # series with points not yet drawn
-        self._markers: dict[str, bool] = {}
+        # while a run streams in, ranges step 1-2-5 ahead of the data; a
+        # finished comparison fits its data
+        self.streaming = True
+        self.runs: dict[str, RunTrack] = {}
+        self._items: dict[str, dict[str, pg.PlotDataItem]] = {}
+        self._stale: set[tuple[str, str]] = set()  # (run, series) not yet drawn
+        self._tops: dict = {}  # (run, series) -> (points, smoothing, top)
+        self.focus_key: str | None = None
+        self.names = dict(NAMES)
+        self._samples: dict = {}
+        self._spare: list[dict] = []  # curves of no run, ready for the next
+        self._legend_shown: dict = {}
+        self._reset_ranges()
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(1000 // MAX_REDRAW_HZ)
         self._redraw.timeout.connect(self.flush)
-        self._add("step_loss", self.loss_plot, "train (per step)", STEP_COLOR, 1)
-        self._add("train_loss", self.loss_plot, "train", TRAIN_COLOR, 2, symbol=True)
-        self._add("val_loss", self.loss_plot, "validation", VAL_COLOR, 2, symbol=True)
-        self._add("train_acc", self.acc_plot, "train", TRAIN_COLOR, 2, symbol=True)
-        self._add("val_acc", self.acc_plot, "validation", VAL_COLOR, 2, symbol=True)
         self.best_epoch = 0
         self.stop_epoch = 0
         self._best_lines = [self._marker(p, BEST_COLOR, "best") for p in self._plots()]
-        self._stop_lines = [self._marker(p, STOP_COLOR, "early stop") for p in self._plots()]
+        self._stop_lines = [
+            self._marker(p, STOP_COLOR, "early stop") for p in self._plots()
+        ]
+        self.crosshair = Crosshair(self)
 
     def _plots(self):
         return (self.loss_plot, self.acc_plot)
@@ -189,7 +234,9 @@ class LiveCurvesWidget(QWidget):
         # the label goes to the end of the line away from the plot's legend
         low = plot is self.loss_plot
         line = pg.InfiniteLine(
-            angle=90, movable=False, pen=pg.mkPen(color, width=1, style=Qt.DashLine),
+            angle=90,
+            movable=False,
+            pen=pg.mkPen(color, width=1, style=Qt.DashLine),
             label=text,
             labelOpts={
                 "position": 0.06 if low else 0.94,
@@ -202,71 +249,292 @@ class LiveCurvesWidget(QWidget):
         plot.addItem(line, ignoreBounds=True)
         return line
 
-    def mark_best(self, epoch: int) -> None:
-        """The epoch with the lowest validation loss (0: none). Marked once a
-        run ends: a line and label moved on every epoch of a live run cost
-        training 3-8% of its speed on 2 cores."""
-        self.best_epoch = epoch
-        _place(self._best_lines, epoch)
+    # -- runs ----------------------------------------------------------------------
+    def add_run(
+        self, key: str, name: str, color=None, visible: bool = True
+    ) -> RunTrack:
+        """A run to draw, with no points yet."""
+        if key in self.runs:
+            self.remove_run(key)
+        color = tuple(color or RUN_COLORS[len(self.runs) % len(RUN_COLORS)])
+        run = self.runs[key] = RunTrack(key, name, color, visible)
+        run.set_smoothing(self.smoothing)
+        self._items[key] = self._spare.pop() if self._spare else self._new_items()
+        self._style(key)
+        for item in self._items[key].values():
+            item.setVisible(visible)
+        self._restack()
+        self._rebuild_legends()
+        if self.focus_key is None:
+            self.focus_key = key
+            self._style(key)
+        return run
 
-    def mark_early_stop(self, epoch: int) -> None:
-        """Where early stopping ended the run (0: it did not)."""
-        self.stop_epoch = epoch
-        _place(self._stop_lines, epoch)
+    def remove_run(self, key: str) -> None:
+        if key not in self.runs:
+            return
+        items = self._items.pop(key)
+        if len(self._spare) < MAX_SPARE:
+            for item in items.values():
+                item.setData([], [])
+                item.hide()
+            self._spare.append(items)
+        else:
+            for series, item in items.items():
+                plot = self.loss_plot if series in LOSS_KEYS else self.acc_plot
+                plot.removeItem(item)
+        del self.runs[key]
+        self._stale = {s for s in self._stale if s[0] != key}
+        self._tops = {k: v for k, v in self._tops.items() if k[0] != key}
+        if self.focus_key == key:
+            self.focus_key = None
+            self.mark_best(0)
+            self.mark_early_stop(0)
+        self._rebuild_legends()
+        self._refollow()
 
-    def _add(self, key, plot, name, color, width, symbol=False):
-        kwargs = {}
-        if symbol:
-            kwargs = dict(symbol="o", symbolSize=4, symbolBrush=color, symbolPen=None)
-        self.curves[key] = plot.plot(
-            [], [], name=name, pen=pg.mkPen(color=color, width=width), **kwargs
-        )
-        self.series[key] = GrowingSeries()
-        self._shown[key] = GrowingSeries()
-        self._smoothers[key] = Smoother()
-        self._markers[key] = symbol
-        self.names[key] = f"{'loss' if plot is self.loss_plot else 'accuracy'}: {name}"
+    def _style(self, key: str) -> None:
+        color = self.runs[key].color
+        pens = _pens(color, focus=key == self.focus_key)
+        for series, item in self._items[key].items():
+            item.setPen(_pen_for(series, pens))
+            if series != "step_loss":
+                item.setSymbolBrush(color)
+
+    def _new_items(self) -> dict:
+        items = {}
+        for series in SERIES:
+            plot = self.loss_plot if series in LOSS_KEYS else self.acc_plot
+            kwargs = {}
+            if series != "step_loss":
+                kwargs = {"symbol": "o", "symbolSize": 4, "symbolPen": None}
+            item = plot.plot([], [], **kwargs)
+            item.opts["autoDownsampleFactor"] = DOWNSAMPLE_PER_PIXEL
+            item.setClipToView(False)  # until it is long (see flush)
+            item.setDownsampling(auto=False)
+            item.hide()
+            items[series] = item
+        return items
+
+    def prepare_run(self) -> None:
+        """Make one run's curves ahead of time (e.g. between runs): they cost
+        ~10 ms, which would otherwise fall on the start of the next run."""
+        if not self._spare:
+            self._spare.append(self._new_items())
+
+    def rekey(self, old: str, new: str) -> None:
+        """The same run under another key (a live run that joined the project),
+        keeping its place in the legend."""
+        if old not in self.runs or old == new:
+            return
+        self.runs = {(new if k == old else k): r for k, r in self.runs.items()}
+        self._items = {(new if k == old else k): i for k, i in self._items.items()}
+        self.runs[new].key = new
+        self._stale = {((new if r == old else r), s) for r, s in self._stale}
+        self._tops = {
+            ((new if k[0] == old else k[0]), k[1]): v for k, v in self._tops.items()
+        }
+        if self.focus_key == old:
+            self.focus_key = new
+
+    def set_run_style(self, key: str, name=None, color=None, visible=None) -> None:
+        run = self.runs.get(key)
+        if run is None:
+            return
+        restyle = False
+        if name is not None and name != run.name:
+            run.name = name
+            restyle = True
+        if color is not None and tuple(color) != run.color:
+            run.color = tuple(color)
+            self._style(key)
+            restyle = True
+        if visible is not None and bool(visible) != run.visible:
+            run.visible = bool(visible)
+            for item in self._items[key].values():
+                item.setVisible(run.visible)
+            if run.visible:
+                self._stale.update((key, s) for s in SERIES)
+            self._refollow()
+            restyle = True
+            self._schedule()
+        if restyle:
+            self._rebuild_legends()
+
+    def set_focus(self, key: str | None) -> None:
+        """The run that point_count, series and the best/early-stop marks are
+        about; drawn above the others."""
+        old = self.focus_key
+        self.focus_key = key if key in self.runs else None
+        for k in {old, self.focus_key} & set(self.runs):
+            self._style(k)
+        # epoch markers go with the focus: on every overlaid run they cost
+        # paint time and blur the comparison
+        for k in (old, self.focus_key):
+            if k in self.runs:
+                self._stale.update((k, s) for s in SERIES[1:])
+        self._restack()
+        self.mark_best(0)
+        self.mark_early_stop(0)
+        self._schedule()
+
+    def _focus(self) -> RunTrack | None:
+        return self.runs.get(self.focus_key)
+
+    def _restack(self) -> None:
+        for key, items in self._items.items():
+            for series, item in items.items():
+                z = 1 if key == self.focus_key else 0
+                item.setZValue(z - 2 if series == "step_loss" else z)
+
+    def visible_runs(self) -> list[RunTrack]:
+        return [r for r in self.runs.values() if r.visible]
+
+    # -- compatible views of the focused run -----------------------------------
+    @property
+    def series(self) -> dict:
+        run = self._focus()
+        return run.series if run is not None else {}
+
+    @property
+    def curves(self) -> dict:
+        return self._items.get(self.focus_key, {})
 
     def point_count(self, key: str) -> int:
-        """Points received for a series (drawn at the next redraw)."""
-        return self.series[key].n
+        """Points received for a series of the focused run."""
+        run = self._focus()
+        return run.series[key].n if run is not None else 0
 
     def drawn_count(self, key: str) -> int:
-        """Points the plot shows now."""
-        x = self.curves[key].xData
+        """Points the focused run's curve holds now (handed to the plot)."""
+        item = self.curves.get(key)
+        x = None if item is None else item.xData
         return 0 if x is None else len(x)
 
+    def displayed_count(self, key: str, run_key: str | None = None) -> int:
+        """Points the curve paints: after clipping to the view and
+        downsampling, so bounded by the plot's width, not the run's length."""
+        item = self._items.get(run_key or self.focus_key, {}).get(key)
+        if item is None or item.xData is None:
+            return 0
+        x, _ = item.getData()
+        return 0 if x is None else len(x)
+
+    # -- points ------------------------------------------------------------------------
+    def _run_for(self, key: str | None) -> RunTrack:
+        key = key or self.focus_key or DEFAULT_KEY
+        if key not in self.runs:
+            self.add_run(key, "Current run")
+        return self.runs[key]
+
+    def add_steps(self, steps, key: str | None = None) -> None:
+        if not steps:
+            return
+        run = self._run_for(key)
+        run.add_steps(steps)
+        self._changed(run.key, ("step_loss",))
+
+    def add_epochs(self, epochs, key: str | None = None) -> None:
+        if not epochs:
+            return
+        run = self._run_for(key)
+        run.add_epochs(epochs)
+        self._changed(run.key, SERIES[1:])
+
+    def set_history(self, key: str, history: list[dict]) -> None:
+        """A finished run's curves from its per-epoch history (a project's)."""
+        run = self._run_for(key)
+        run.clear()
+        run.add_history(history)
+        self._changed(key, SERIES)
+
+    def _changed(self, key: str, series) -> None:
+        self._stale.update((key, s) for s in series)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._redraw.isActive():
+            self._redraw.start()
+
     def clear(self) -> None:
+        """Forget every run."""
         self._redraw.stop()
+        for key in list(self.runs):
+            self.remove_run(key)
         self._stale.clear()
-        for key, series in self.series.items():
-            series.clear()
-            self._shown[key].clear()
-            self._smoothers[key].reset()
-            self._show_markers(key, True)
-            self.curves[key].setData([], [])
         self._following = {self.loss_plot, self.acc_plot}
         self._reset_ranges()
         self.mark_best(0)
         self.mark_early_stop(0)
+
+    def set_streaming(self, on: bool) -> None:
+        """Whether points still arrive (see the streaming attribute)."""
+        if on != self.streaming:
+            self.streaming = on
+            self._schedule()
 
     def _reset_ranges(self) -> None:
         self._ranges = {self.loss_plot: None, self.acc_plot: None}
         for plot in self._ranges:
             plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
 
+    def _refollow(self) -> None:
+        """Ranges fit the data again (runs came or went, or the axis changed).
+        A plot the user zoomed gets its range back; the others move only if
+        the range they need changed: with many runs shown, each move costs
+        every curve a pass over its points."""
+        for plot in self._plots():
+            if plot not in self._following:
+                self._ranges[plot] = None
+        self._following = {self.loss_plot, self.acc_plot}
+        self._schedule()
+
+    # -- marks ---------------------------------------------------------------------
+    def mark_best(self, epoch: int) -> None:
+        """The focused run's epoch with the lowest validation loss (0: none).
+        Marked once a run ends: a line and label moved on every epoch of a live
+        run cost training 3-8% of its speed on 2 cores."""
+        self.best_epoch = epoch
+        self._place(self._best_lines, epoch)
+
+    def mark_early_stop(self, epoch: int) -> None:
+        """Where early stopping ended the focused run (0: it did not)."""
+        self.stop_epoch = epoch
+        self._place(self._stop_lines, epoch)
+
+    def _place(self, lines, epoch: int) -> None:
+        run = self._focus()
+        x = run.epoch_x(epoch, self.axis) if run is not None and epoch > 0 else None
+        for line in lines:
+            if x is not None:
+                line.setPos(x)
+            line.setVisible(x is not None)
+
     # -- how the curves are shown ------------------------------------------------
+    def set_axis(self, axis: str) -> None:
+        """x by "step", "epoch" or "time" (seconds of wall time)."""
+        if axis not in AXES:
+            raise ValueError(f"the x axis is one of {', '.join(AXES)}, not {axis!r}")
+        if axis == self.axis:
+            return
+        self.axis = axis
+        for plot in self._plots():
+            plot.getAxis("bottom").set_axis(axis)
+        self._stale.update((k, s) for k in self.runs for s in SERIES)
+        self._tops.clear()
+        self._place(self._best_lines, self.best_epoch)
+        self._place(self._stop_lines, self.stop_epoch)
+        self.hide_crosshair()
+        self._refollow()
+        self.flush()
+
     def set_smoothing(self, weight: float) -> None:
         """TensorBoard's smoothing, 0 (off) to 0.99, on every curve."""
         self.smoothing = weight
-        for key, series in self.series.items():
-            smoother = self._smoothers[key] = Smoother(weight)
-            shown = self._shown[key]
-            shown.clear()
-            if weight and series.n:
-                x, y = series.view()
-                shown.extend(x, smoother.extend(y))
-            self._stale.add(key)
+        for run in self.runs.values():
+            run.set_smoothing(weight)
+        self._stale.update((k, s) for k in self.runs for s in SERIES)
+        self._tops.clear()
         self.flush()
 
     def set_log_scale(self, on: bool) -> None:
@@ -275,48 +543,74 @@ class LiveCurvesWidget(QWidget):
         self.loss_plot.setLogMode(False, on)
         self._ranges[self.loss_plot] = None
         self._following.add(self.loss_plot)
-        self._stale.update(("step_loss", "train_loss", "val_loss"))
+        self._stale.update((k, s) for k in self.runs for s in LOSS_KEYS)
+        self.hide_crosshair()
         self.flush()
 
-    def to_csv(self) -> str:
-        """Every point received, unsmoothed: series, epoch, value."""
+    def to_csv(self, keys=None) -> str:
+        """Every point received of the given runs (default: the visible ones),
+        unsmoothed, with its x on every axis (blank where not known)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["series", "epoch", "value"])
-        for key, series in self.series.items():
-            x, y = series.view()
-            for xi, yi in zip(x.tolist(), y.tolist()):
-                writer.writerow([self.names[key], repr(xi), repr(yi)])
+        writer.writerow(["run", "series", "step", "epoch", "wall_time", "value"])
+        keys = [r.key for r in self.visible_runs()] if keys is None else keys
+        for key in keys:
+            run = self.runs[key]
+            for series, track in run.series.items():
+                if not track.n:
+                    continue
+                columns = [track.x(a).tolist() for a in AXES] + [track.y.tolist()]
+                for step, epoch, wall, value in zip(*columns):
+                    writer.writerow(
+                        [
+                            run.name,
+                            self.names[series],
+                            "" if math.isnan(step) else f"{step:.0f}",
+                            _exact(epoch),
+                            _exact(wall),
+                            _exact(value),
+                        ]
+                    )
         return out.getvalue()
 
-    def _view(self, key):
-        return self._shown[key].view() if self.smoothing else self.series[key].view()
-
+    # -- drawing -------------------------------------------------------------------
     def _follow_data(self) -> None:
         """Grow each plot's range in 1-2-5 steps to hold all of its points."""
-        for plot, keys in (
-            (self.loss_plot, ("step_loss", "train_loss", "val_loss")),
-            (self.acc_plot, ("train_acc", "val_acc")),
-        ):
+        runs = self.visible_runs()
+        steps = COARSE if self.streaming else FINE
+        for plot, keys in ((self.loss_plot, LOSS_KEYS), (self.acc_plot, ACC_KEYS)):
             if plot not in self._following:
                 continue
             xmax = 0.0
             ys = []
-            for key in keys:
-                x, y = self._view(key)
-                if len(x):
-                    xmax = max(xmax, float(x[-1]))
-                    ys.append(y)
+            for run in runs:
+                for key in keys:
+                    x, y = run.view(key, self.axis)
+                    if len(x):
+                        xmax = max(xmax, float(x[-1]))
+                        ys.append((run.key, key, y))
             if plot is self.acc_plot:
                 y_range = (0.0, 1.0)
             elif self._log:
-                y_range = _decades(ys)
+                y_range = _decades([y for _, _, y in ys])
             else:
-                y_range = (0.0, nice_ceiling(robust_top(ys)))
-            want = (nice_ceiling(xmax), y_range)
+                y_range = (0.0, nice_ceiling(self._top(ys), steps))
+            x_top = nice_ceiling(xmax) if self.streaming or xmax <= 0 else xmax
+            want = (x_top, y_range)
             if want != self._ranges[plot]:
                 self._ranges[plot] = want
                 plot.setRange(xRange=(0, want[0]), yRange=y_range, padding=0.02)
+
+    def _top(self, ys) -> float:
+        # a finished run's top is worked out once, not on every redraw
+        top = 0.0
+        for run_key, key, y in ys:
+            cached = self._tops.get((run_key, key))
+            if cached is None or cached[0] != len(y):
+                cached = (len(y), robust_top([y]))
+                self._tops[(run_key, key)] = cached
+            top = max(top, cached[1])
+        return top
 
     def flush(self) -> None:
         """Draw the points received since the last redraw."""
@@ -324,12 +618,33 @@ class LiveCurvesWidget(QWidget):
         if not self.isVisible():
             return  # showEvent draws them
         t0 = time.perf_counter()
-        for key in self._stale:
-            x, y = self._view(key)
-            self._show_markers(key, len(x) <= MAX_MARKERS)
-            self.curves[key].setData(x, y)
-        self._stale.clear()
+        drawn = set()
+        for key, series in self._stale:
+            run = self.runs[key]
+            if not run.visible:
+                continue  # drawn when it is shown again
+            x, y = run.view(series, self.axis)
+            item = self._items[key][series]
+            if series != "step_loss":
+                wanted = len(x) <= MAX_MARKERS and key == self.focus_key
+                if wanted != (item.opts["symbol"] is not None):
+                    item.setSymbol("o" if wanted else None)
+            # Clipping and downsampling pay off for long curves only; on a
+            # short one they redo its points at every move of the view,
+            # which, with many runs shown, added up to 50 ms a move.
+            long = len(x) > LONG_CURVE
+            if long != item.opts["clipToView"]:
+                item.setClipToView(long)
+                item.setDownsampling(auto=long)
+            item.setData(x, y)
+            drawn.add((key, series))
+        self._stale -= drawn
+        self._update_legends()
         self._follow_data()
+        if self.best_epoch or self.stop_epoch:
+            # an epoch's place on the step or time axis may only now be known
+            self._place(self._best_lines, self.best_epoch)
+            self._place(self._stop_lines, self.stop_epoch)
         # This redraw's updates, plus every paint since the last one.
         cost = time.perf_counter() - t0
         for plot in self._plots():
@@ -342,57 +657,100 @@ class LiveCurvesWidget(QWidget):
         super().showEvent(event)
         self.flush()
 
-    def _show_markers(self, key: str, wanted: bool) -> None:
-        curve = self.curves[key]
-        has = curve.opts["symbol"] is not None
-        if self._markers[key] and wanted != has:
-            curve.setSymbol("o" if wanted else None)
+    def hideEvent(self, event):
+        super().hideEvent(event)
+        self.hide_crosshair()
 
-    def add_steps(self, steps) -> None:
-        xs = [s.epoch for s in steps]
-        ys = [s.loss for s in steps]
-        self._extend("step_loss", xs, ys)
+    # -- legends -------------------------------------------------------------------
+    def _rebuild_legends(self) -> None:
+        """Legends follow the runs at the next redraw (they are compared, and
+        rebuilt only if they differ: each entry costs a layout)."""
+        self._schedule()
 
-    def add_epochs(self, epochs) -> None:
-        xs = [e.epoch for e in epochs]
-        self._extend("train_loss", xs, [e.train_loss for e in epochs])
-        self._extend("val_loss", xs, [e.val_loss for e in epochs])
-        if epochs and epochs[0].train_accuracy is not None:
-            self._extend("train_acc", xs, [e.train_accuracy for e in epochs])
-            self._extend("val_acc", xs, [e.val_accuracy for e in epochs])
+    def _legend_entries(self, plot) -> tuple:
+        """(style, colour, text) for each entry: which line style is which
+        split, then each shown run by colour."""
+        runs = self.visible_runs()
+        if not runs:
+            return ()
+        keys = [("val", KEY_COLOR, "validation"), ("train", KEY_COLOR, "train")]
+        if plot is self.loss_plot and any(r.has_steps for r in runs):
+            keys.append(("step", KEY_COLOR, "per step"))
+        if len(runs) == 1 and runs[0].name == "Current run":
+            return tuple(keys)
+        # several columns keep a long legend off the curves; runs start a row
+        columns = self._legend_columns(len(keys) + len(runs))
+        pad = [("none", None, "")] * (-len(keys) % columns)
+        return tuple(keys + pad + [("run", r.color, r.name) for r in runs])
+
+    @staticmethod
+    def _legend_columns(entries: int) -> int:
+        return 1 if entries <= 5 else 2 if entries <= 10 else 3
+
+    def _update_legends(self) -> None:
+        for plot, legend in self._legends.items():
+            entries = self._legend_entries(plot)
+            shown = self._legend_shown.get(plot, ())
+            if entries == shown:
+                continue
+            self._legend_shown[plot] = entries
+            looks = [e[:2] for e in entries]
+            columns = self._legend_columns(sum(1 for e in entries if e[0] != "none"))
+            if (
+                columns == legend.columnCount
+                and len(shown) <= len(entries)
+                and looks[: len(shown)] == [e[:2] for e in shown]
+            ):
+                # the usual change, a run that came or was renamed: each new
+                # entry costs a layout pass, so the others are kept
+                for (_, label), old, new in zip(legend.items, shown, entries):
+                    if old[2] != new[2]:
+                        label.setText(new[2])
+                for style, color, text in entries[len(shown) :]:
+                    legend.addItem(self._sample(style, color), text)
+                continue
+            legend.clear()
+            legend.setColumnCount(columns)
+            for style, color, text in entries:
+                legend.addItem(self._sample(style, color), text)
+
+    def _sample(self, style: str, color) -> pg.PlotDataItem:
+        """A line for a legend entry, drawn in no plot (made once per look)."""
+        key = (style, color)
+        if key not in self._samples:
+            pens = {
+                "val": lambda: pg.mkPen(color, width=2),
+                "train": lambda: pg.mkPen(color, width=1.5, style=Qt.DashLine),
+                "step": lambda: pg.mkPen((*color, 90), width=1),
+                "run": lambda: pg.mkPen(color, width=4),
+                "none": lambda: pg.mkPen(None),
+            }
+            self._samples[key] = pg.PlotDataItem([], [], pen=pens[style]())
+        return self._samples[key]
+
+    def legend_names(self, which: str = "loss") -> list[str]:
+        self._update_legends()
+        plot = self.loss_plot if which == "loss" else self.acc_plot
+        return [label.text for _, label in self._legends[plot].items if label.text]
+
+    # -- crosshair (run_crosshair.py) -------------------------------------------
+    @property
+    def crosshair_x(self) -> float | None:
+        return self.crosshair.x
+
+    def show_crosshair(self, plot, x: float) -> None:
+        self.crosshair.show(plot, x)
+
+    def hide_crosshair(self) -> None:
+        self.crosshair.hide()
+
+    def readout_text(self, which: str = "loss") -> str:
+        """The crosshair's values as plain text ("" when hidden)."""
+        return self.crosshair.text(self.loss_plot if which == "loss" else self.acc_plot)
+
+    def values_at(self, plot, x: float) -> list[tuple]:
+        return self.crosshair.values_at(plot, x)
 
 
-    def show_history(
-        self, history: list[dict], best_epoch: int = 0, early_stop: bool = False
-    ) -> None:
-        """Draw a finished run's per-epoch history (e.g. from a project file)."""
-        self.clear()
-        self.mark_best(best_epoch)
-        if early_stop and history:
-            self.mark_early_stop(history[-1]["epoch"])
-        xs = [h["epoch"] for h in history]
-        for key, field in (
-            ("train_loss", "train_loss"),
-            ("val_loss", "val_loss"),
-            ("train_acc", "train_accuracy"),
-            ("val_acc", "val_accuracy"),
-        ):
-            if history and field in history[0]:
-                self._extend(key, xs, [h[field] for h in history])
-        self.flush()
-
-    def _extend(self, key, xs, ys) -> None:
-        if not xs:
-            return
-        self.series[key].extend(xs, ys)
-        if self.smoothing:
-            self._shown[key].extend(xs, self._smoothers[key].extend(ys))
-        self._stale.add(key)
-        if not self._redraw.isActive():
-            self._redraw.start()
-
-
-def _place(lines, epoch: int) -> None:
-    for line in lines:
-        line.setPos(epoch)
-        line.setVisible(epoch > 0)
+def _exact(value: float) -> str:
+    return "" if math.isnan(value) else repr(value)
