@@ -41,8 +41,8 @@ from playground.core.trainer import Trainer  # noqa: E402
 TFP_EPOCHS_PER_SECOND = 60  # one epoch per animation frame
 CASES = {
     # name: (template, epochs)
-    "tfp-circle": ("tfp-default", 300),
-    "spiral-3x16": ("deep-mlp", 200),
+    "tfp-circle": ("tfp-default", 3000),
+    "spiral-3x16": ("deep-mlp", 2000),
 }
 
 
@@ -99,6 +99,8 @@ def windowed(window, spec, ds, s, tab, meter):
     session.set_settings(s)
     session.spec_changed.emit(spec)
     session.dataset_changed.emit()
+    # one run at a time: the repeats would otherwise pile up, all overlaid
+    session.delete_runs(list(session.project.runs))
     assert session.can_train, session.problem
     snapshots = []
     loop = QEventLoop()

@@ -173,6 +173,8 @@ def window_run(window, app, ds, spec, s, threads, meter):
     session.project.dataset_options = dict(ds.options)
     session._dataset_cache = {(ds.name, tuple(sorted(ds.options.items()))): ds}
     session.set_settings(s)
+    # one run at a time: the repeats would otherwise pile up, all overlaid
+    session.delete_runs(list(session.project.runs))
     assert session.can_train, session.problem
     loop = QEventLoop()
     ended = []

@@ -1,8 +1,8 @@
 """Save screenshots of the main window for docs/screenshots/.
 
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python tools/screenshots.py
-(QT_QPA_PLATFORM=offscreen works too.) Trains the default project for a few
-seconds so the curves have something to show.
+(QT_QPA_PLATFORM=offscreen works too.) Trains small networks for a few seconds
+so the pictures and curves have something to show.
 """
 
 from __future__ import annotations
@@ -31,26 +31,58 @@ def main(out_dir="docs/screenshots") -> int:
     window.torch_loader.loaded.connect(loop.quit)
     window.torch_loader.start()
     loop.exec()
-    window.grab().save(str(out / "builder.png"))
-
-    session = window.session
-    session.set_settings(session.settings.replace(epochs=300, device="cpu"))
     window.engine.run_ended.connect(loop.quit)
-    window.train()
-    QTimer.singleShot(1500, lambda: window.grab().save(str(out / "training-live.png")))
-    loop.exec()
-    app.processEvents()
-    window.grab().save(str(out / "curves.png"))
+    session, builder = window.session, window.builder_tab
+
+    def save(name):
+        app.processEvents()
+        window.grab().save(str(out / f"{name}.png"))
+
+    def train(epochs, stay=True, live_shot=None):
+        session.set_settings(session.settings.replace(epochs=epochs, device="cpu"))
+        tab = window.tabs.currentWidget()
+        window.train()
+        if stay:
+            window.tabs.setCurrentWidget(tab)
+        if live_shot:
+            QTimer.singleShot(1500, lambda: save(live_shot))
+        loop.exec()
+        app.processEvents()
+
+    save("builder")
+    builder.side.setCurrentIndex(1)
+    save("builder-data")
+    builder.side.setCurrentIndex(0)
+
+    # TensorFlow Playground's spiral: three hidden layers of 16 tanh
+    builder.apply_template("deep-mlp")
+    train(300)
+    save("builder-spiral-trained")
+
+    # a mistake, marked in place
+    builder.layer_list.select_path("1")
+    builder.add_layer("Conv2d")
+    save("builder-invalid")
+    builder.undo()
+
+    # LeNet-5 on the digits at 32x32: the block view with feature maps
+    builder.apply_template("lenet5")
+    builder.side.setCurrentIndex(2)
+    train(3)
+    save("builder-lenet5")
+
+    # the curves of that run, and a comparison of two learning rates
+    window.tabs.setCurrentWidget(window.curves_tab)
+    save("curves")
+    builder.apply_template("tfp-default")
+    for rate in (0.003, 0.03, 0.3):
+        session.set_settings(session.settings.replace(learning_rate=rate, optimizer="sgd"))
+        train(150, stay=False)
+    save("curves-compare")
+
     for index, name in ((1, "filter-lab"), (3, "attention"), (4, "latent"), (5, "diffusion")):
         window.tabs.setCurrentIndex(index)
-        app.processEvents()
-        window.grab().save(str(out / f"tab-{name}.png"))
-    # a mismatch, shown in place
-    window.tabs.setCurrentIndex(0)
-    b = window.builder_tab
-    b.dataset_choice.setCurrentIndex(b.dataset_choice.findData("iris"))
-    app.processEvents()
-    window.grab().save(str(out / "builder-mismatch.png"))
+        save(f"tab-{name}")
     session.mark_clean()
     window.close()
     print("saved", ", ".join(sorted(p.name for p in out.glob("*.png"))))

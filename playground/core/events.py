@@ -137,3 +137,46 @@ class Failed:
 
 
 TERMINAL_EVENTS = (Finished, Stopped, Failed)
+
+
+def merge_steps(steps, max_points: int) -> list[StepMetrics]:
+    """At most max_points reports standing for these consecutive ones, for a
+    display that gets more than the eye can use (the lean path reports
+    thousands a second). Each merged loss is the mean over the steps it covers,
+    as if the trainer had read the loss less often."""
+    steps = list(steps)
+    if len(steps) <= max_points:
+        return steps
+    merged = []
+    size = -(-len(steps) // max_points)  # ceil
+    # the step the first report's window started after: as long as the next one
+    before = steps[0].step - max(1, steps[1].step - steps[0].step)
+    for i in range(0, len(steps), size):
+        group = steps[i : i + size]
+        weights = []
+        for s in group:
+            weights.append(max(1, s.step - before))
+            before = s.step
+        total = sum(weights)
+        last = group[-1]
+        merged.append(
+            StepMetrics(
+                step=last.step,
+                epoch=last.epoch,
+                loss=sum(s.loss * w for s, w in zip(group, weights)) / total,
+                learning_rate=last.learning_rate,
+                examples_per_second=last.examples_per_second,
+                wall_time=last.wall_time,
+            )
+        )
+    return merged
+
+
+def thin_norms(norms, max_points: int) -> list[GradientNorms]:
+    """Every k-th gradient-norm report (they are samples, not sums), the
+    newest always kept."""
+    norms = list(norms)
+    if len(norms) <= max_points:
+        return norms
+    size = -(-len(norms) // max_points)
+    return norms[size - 1 :: size][: max_points - 1] + [norms[-1]]

@@ -249,14 +249,19 @@ def run_from_summary(
 ) -> RunRecord:
     """Turn a trainer's RunSummary into a run kept in the project.
 
-    ``settings`` and ``dataset`` ({"name", "options"}) are what the run was
-    started with; by default the project's, which may have been edited since."""
+    ``settings`` and ``dataset`` ({"name", "options"}, optionally
+    "class_names") are what the run was started with; by default the
+    project's, which may have been edited since. Class names let a run on the
+    user's own files name its classes without reading those files again."""
     if dataset is None:
         dataset = {"name": project.dataset_name, "options": project.dataset_options}
+    kept = {"name": dataset["name"], "options": dict(dataset["options"])}
+    if dataset.get("class_names"):
+        kept["class_names"] = [str(c) for c in dataset["class_names"]]
     return RunRecord(
         name=project.next_run_name(),
         settings=settings or project.settings,
-        dataset={"name": dataset["name"], "options": dict(dataset["options"])},
+        dataset=kept,
         ended=ended,
         history=[m.record() for m in summary.history] if summary else [],
         best_epoch=summary.best_epoch if summary else 0,

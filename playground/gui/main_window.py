@@ -412,7 +412,11 @@ class MainWindow(QMainWindow):
             run = run_from_summary(
                 self.session.project, summary, ended, message,
                 settings=job.settings,
-                dataset={"name": job.dataset_name, "options": job.dataset_options},
+                dataset={
+                    "name": job.dataset_name,
+                    "options": job.dataset_options,
+                    "class_names": getattr(job.dataset, "class_names", None) or [],
+                },
             )
             self.session.add_run(run)
             final = run.final_metrics()

@@ -11,6 +11,7 @@ from playground.core.project import (
     ProjectError,
     RunRecord,
     load_project,
+    run_from_summary,
     save_project,
 )
 from playground.core.settings import TrainingSettings
@@ -194,3 +195,19 @@ def test_a_bad_run_colour_falls_back_to_automatic(tmp_path, color):
         for name, data in members.items():
             zf.writestr(name, data)
     assert load_project(path).runs[0].color == ""
+
+
+def test_a_run_keeps_the_class_names_it_was_trained_with(tmp_path):
+    from playground.core.events import RunSummary
+
+    project = Project(spec=default_spec())
+    summary = RunSummary(epochs_completed=0, steps=0, best_epoch=0, history=(),
+                         state_dict={}, wall_time=0.0, examples_per_second=0.0)
+    run = run_from_summary(project, summary, "stopped", dataset={
+        "name": "csv", "options": {"path": "x.csv"}, "class_names": ["cat", "dog"]})
+    project.runs.append(run)
+    save_project(project, tmp_path / "p.npg")
+    loaded = load_project(tmp_path / "p.npg").runs[0]
+    assert loaded.dataset["class_names"] == ["cat", "dog"]
+    plain = run_from_summary(project, summary, "stopped")
+    assert "class_names" not in plain.dataset

@@ -255,7 +255,6 @@ def send_drop(qtbot, widget, mime, pos):
     QApplication.sendEvent(viewport, move)
     drop = QDropEvent(QPointF(pos), actions, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(viewport, drop)
-    qtbot.wait(20)  # the edit is applied once the drop has returned
     return drop
 
 
@@ -272,10 +271,13 @@ def test_a_palette_layer_dropped_between_rows_lands_there(qtbot, window):
     top_edge = QPoint(rect.center().x(), rect.top() + 1)  # just above row 2
     drop = send_drop(qtbot, lst, mime, top_edge)
     assert drop.isAccepted() and drop.dropAction() == Qt.CopyAction
+    # the edit is applied once the drop has returned
+    qtbot.waitUntil(lambda: len(rows(tab)) == 6, timeout=5_000)
     assert rows(tab) == ["Linear", "Tanh", "ReLU", "Linear", "Tanh", "Linear"]
     # on the empty space below the rows: at the end
     below = lst.visualItemRect(lst.items["5"]).bottomLeft()
     send_drop(qtbot, lst, mime, QPoint(below.x() + 5, below.y() + 40))
+    qtbot.waitUntil(lambda: len(rows(tab)) == 7, timeout=5_000)
     assert rows(tab)[-1] == "ReLU" and len(rows(tab)) == 7
     tab.undo()
     tab.undo()

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.core.datasets import USER_DATASETS, DatasetError, get_dataset
+from playground.core.events import merge_steps, thin_norms
 from playground.gui.widgets.confusion_view import ConfusionViewWidget
 from playground.gui.widgets.gradient_plots import GradientPlotsWidget
 from playground.gui.widgets.live_curves import RUN_COLORS, LiveCurvesWidget
@@ -52,6 +53,7 @@ from playground.gui.widgets.throttle import LatestOnly
 HEADING_MS = 250
 LIVE_ROW_MS = 1000  # the live run's row in the table: its metrics, once a second
 SMOOTHING_DRAG_MS = 120
+POINTS_PER_UPDATE = 4  # step points per engine update (about 30 a second)
 
 LIVE = "Current run"
 # the history field that places an epoch on each x axis
@@ -166,7 +168,7 @@ class TrainingCurvesTab(QWidget):
         engine.started.connect(self._on_started)
         engine.step_metrics_ready.connect(self._on_steps)
         engine.epoch_metrics_ready.connect(self._on_epochs)
-        engine.gradient_norms_ready.connect(self.gradients.add_norms)
+        engine.gradient_norms_ready.connect(self._on_norms)
         engine.run_ended.connect(self._on_ended)
         session.runs_changed.connect(self._refresh_runs)
         session.project_loaded.connect(self._on_project_loaded)
@@ -385,8 +387,15 @@ class TrainingCurvesTab(QWidget):
     def _on_steps(self, steps) -> None:
         if self._live is None:
             return
+        # The lean path reports thousands of steps a second; a few points per
+        # update draw the same curve and keep redraws short on long runs.
+        steps = merge_steps(steps, POINTS_PER_UPDATE)
         self.curves.add_steps(steps, self._live.key)
         self.gradients.add_steps(steps)
+
+    @Slot(list)
+    def _on_norms(self, norms) -> None:
+        self.gradients.add_norms(thin_norms(norms, POINTS_PER_UPDATE))
 
     @Slot(list)
     def _on_epochs(self, epochs) -> None:
