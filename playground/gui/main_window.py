@@ -374,7 +374,9 @@ class MainWindow(QMainWindow):
         self.epoch_label.setText(f"Epoch 0/{p.settings.epochs}")
         self.loss_label.setText("Loss \u2013")
         self.speed_label.setText("\u2013 examples/s")
-        if not single_step:
+        if self.tabs.currentWidget() not in (self.builder_tab, self.curves_tab):
+            # a tab with nothing live to show: the curves say how it goes; the
+            # builder keeps its place, its network view follows the training
             self.tabs.setCurrentWidget(self.curves_tab)
 
     @Slot(object)

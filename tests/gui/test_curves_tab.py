@@ -10,6 +10,14 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
 
+@pytest.fixture
+def window(window):
+    """These tests watch the curves tab: the user is on it (Train keeps the
+    tab it was pressed on)."""
+    window.tabs.setCurrentWidget(window.curves_tab)
+    return window
+
+
 def trained(qtbot, window, epochs=6):
     s = window.session
     s.set_settings(s.settings.replace(epochs=epochs, device="cpu"))

@@ -45,6 +45,7 @@ def test_new_project_can_train_at_once(window):
 def test_train_from_the_toolbar_moves_the_curves(qtbot, window):
     quick(window, epochs=4)
     curves = window.curves_tab.curves
+    window.tabs.setCurrentIndex(3)  # a tab with nothing live: Train shows the curves
     with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
         qtbot.mouseClick(toolbar_button(window, window.train_action), Qt.LeftButton)
         assert window.tabs.currentWidget() is window.curves_tab
@@ -193,7 +194,9 @@ def test_curves_draw_every_point_and_the_status_bar_shows_the_loss(qtbot, window
     quick(window, epochs=3)
     with qtbot.waitSignal(window.engine.run_ended, timeout=30_000):
         window.train()
+    assert window.tabs.currentWidget() is window.builder_tab  # Train kept the tab
     curves = window.curves_tab.curves
+    window.tabs.setCurrentWidget(window.curves_tab)  # hidden, it drew nothing; now all
     for key in ("train_loss", "val_loss", "train_acc", "val_acc", "step_loss"):
         assert curves.drawn_count(key) == curves.point_count(key) > 0, key
     loss = float(window.loss_label.text().split()[1])
