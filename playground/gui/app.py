@@ -33,7 +33,17 @@ class _FirstPaint(QObject):
         return False
 
 
+# How long the training thread may keep Python's lock while the window's
+# thread waits for it. Every Qt and large numpy call the window makes lets go of
+# the lock; with the default 5 ms, each could wait that long behind the lean
+# numpy trainer (which never lets go by itself), and a redraw making dozens of
+# such calls stalled 100-300 ms. 0.2 ms kept training speed and cut the stalls
+# (docs/benchmarks.md).
+SWITCH_INTERVAL_S = 0.0002
+
+
 def make_app(argv=None) -> QApplication:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = QApplication.instance()
     if app is None:
         app = QApplication(list(argv or sys.argv[:1]))
