@@ -282,3 +282,66 @@ def test_a_palette_layer_dropped_between_rows_lands_there(qtbot, window):
     tab.undo()
     tab.undo()
     assert rows(tab) == ["Linear", "Tanh", "Linear", "Tanh", "Linear"]
+
+
+def test_train_the_spiral_and_watch_the_boundary_form(qtbot, window):
+    """The spiral exercise, end to end: the network view follows the run."""
+    tab = window.builder_tab
+    tab.apply_template("deep-mlp")
+    session = window.session
+    session.set_settings(session.settings.replace(epochs=400, device="cpu"))
+    view = tab.view
+    assert view.mode() == "graph"
+    before = view.heatmap_values()
+    before = None if before is None else before.copy()
+    snapshots = []
+    window.engine.snapshot_ready.connect(snapshots.append)
+    with qtbot.waitSignal(window.engine.run_ended, timeout=60_000):
+        window.train_action.trigger()
+    assert window.tabs.currentWidget() is tab
+    ds = session.dataset()
+    assert ds.name == "spiral" and snapshots  # live pictures came while training
+    assert snapshots[0].activations["0"].shape[0] == view.probe().shape[0]
+    after = view.heatmap_values()
+    assert after is not None and (before is None or not np.allclose(before, after))
+    run = session.project.runs[-1]
+    assert run.final_metrics()["val_accuracy"] > 0.8
+    # the boundary is the trained one: most training points lie on their side
+    from playground.core.plane_grid import GRID_SIZE
+
+    x, y = ds.points_train[:, 0], ds.points_train[:, 1]
+    col = np.clip(((x + 6) / 12 * GRID_SIZE).astype(int), 0, GRID_SIZE - 1)
+    row = np.clip(((6 - y) / 12 * GRID_SIZE).astype(int), 0, GRID_SIZE - 1)  # row 0 on top
+    side = after[row, col] > 0.5
+    assert np.mean(side == (ds.y_train == 1)) > 0.8
+
+
+def test_lenet5_on_digits_shows_feature_maps_and_curves(qtbot, window):
+    tab = window.builder_tab
+    tab.apply_template("lenet5")
+    session = window.session
+    assert session.dataset().input_shape == (1, 32, 32)
+    session.set_settings(session.settings.replace(epochs=1, device="cpu"))
+    with qtbot.waitSignal(window.engine.run_ended, timeout=120_000):
+        window.train_action.trigger()
+    assert tab.view.mode() == "blocks"
+    previews = tab.view.blocks.previews()
+    assert any(p.kind == "maps" and p.values and p.values[0].shape == (28, 28)
+               for p in previews.values())
+    window.tabs.setCurrentWidget(window.curves_tab)
+    assert window.curves_tab.curves.point_count("val_loss") == 1
+
+
+def test_import_a_csv_from_the_data_panel(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    path = tmp_path / "mine.csv"
+    rows_ = ["a,b,label"] + [f"{i % 7},{(i * 3) % 5},{'yes' if i % 2 else 'no'}" for i in range(60)]
+    path.write_text("\n".join(rows_) + "\n")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    panel = window.builder_tab.data_panel
+    qtbot.mouseClick(panel.import_csv, Qt.LeftButton)
+    assert window.session.project.dataset_name == "csv"
+    assert panel.choice.currentText() == "Your data: mine.csv"
+    assert panel.preview.currentWidget() is panel.table
+    assert window.session.spec.input_shape == (2,) and window.session.can_train
