@@ -195,3 +195,23 @@ def test_self_test_visits_every_tab_and_trains():
                   "Attention heatmaps", "Latent space", "Diffusion steps"):
         assert f"tab '{title}' ok" in result.stdout
     assert "self-test: passed" in result.stdout
+
+
+def test_train_with_input_features_and_digits_at_32_pixels(tmp_path):
+    spec = tmp_path / "three.json"
+    write_spec(spec, [3], [{"type": "Linear", "out_features": 8}, {"type": "Tanh"},
+                           {"type": "Linear", "out_features": 1}])
+    metrics = tmp_path / "m.json"
+    result = playground("train", spec, "--dataset", "spiral", "--data-option",
+                        "features=x1,x2,sin(x1)", "--epochs", "3", "--quiet",
+                        "--metrics-json", metrics)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(metrics.read_text())["history"]) == 3
+    bad = playground("train", spec, "--dataset", "spiral", "--data-option", "features=x3")
+    assert_one_line_error(bad, "unknown input feature 'x3'")
+    wrong = playground("train", spec, "--dataset", "spiral")  # 2 inputs, the spec wants 3
+    assert_one_line_error(wrong, "[3]", "[2]")
+    # the bundled LeNet-5 file wants 28x28 images: the digits scale up to it
+    lenet = playground("train", "resources/networks/lenet5.json", "--dataset", "digits",
+                       "--data-option", "image_size=28", "--epochs", "1", "--quiet")
+    assert lenet.returncode == 0, lenet.stderr
