@@ -22,14 +22,27 @@ FEATURES = {
 DEFAULT = ("x1", "x2")
 # how people write them: "x1²", "x1 x2", "sin x1", "sinx1" ...
 _ALIASES = {
-    "x1²": "x1^2", "x1**2": "x1^2", "x2²": "x2^2", "x2**2": "x2^2",
-    "x1x2": "x1*x2", "x1·x2": "x1*x2", "x1 x2": "x1*x2",
-    "sin x1": "sin(x1)", "sinx1": "sin(x1)", "sin x2": "sin(x2)", "sinx2": "sin(x2)",
+    "x1²": "x1^2",
+    "x1**2": "x1^2",
+    "x2²": "x2^2",
+    "x2**2": "x2^2",
+    "x1x2": "x1*x2",
+    "x1·x2": "x1*x2",
+    "x1 x2": "x1*x2",
+    "sin x1": "sin(x1)",
+    "sinx1": "sin(x1)",
+    "sin x2": "sin(x2)",
+    "sinx2": "sin(x2)",
 }
 # the labels a panel shows
 LABELS = {
-    "x1": "x₁", "x2": "x₂", "x1^2": "x₁²", "x2^2": "x₂²", "x1*x2": "x₁x₂",
-    "sin(x1)": "sin(x₁)", "sin(x2)": "sin(x₂)",
+    "x1": "x₁",
+    "x2": "x₂",
+    "x1^2": "x₁²",
+    "x2^2": "x₂²",
+    "x1*x2": "x₁x₂",
+    "sin(x1)": "sin(x₁)",
+    "sin(x2)": "sin(x₂)",
 }
 
 

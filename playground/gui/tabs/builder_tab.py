@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.core.datasets import DatasetError
 from playground.core.layers import CATALOGUE
 from playground.core.memory import format_bytes
 from playground.core.settings import OPTIMIZER_STATE_SLOTS, SettingsError
@@ -97,7 +98,9 @@ class NetworkBuilderTab(QWidget):
         self.side.addTab(self.palette, "Layers")
         self.side.addTab(_scrolled(self.data_panel), "Data")
         self.side.addTab(_scrolled(self.hyper_panel), "Training")
-        self.side.setTabToolTip(0, "Click a layer to add it after the selected one, or drag it")
+        self.side.setTabToolTip(
+            0, "Click a layer to add it after the selected one, or drag it"
+        )
         self.side.setTabToolTip(1, "The dataset, its options and a preview")
         self.side.setTabToolTip(2, "Optimizer, learning rate, batch size and the rest")
 
@@ -119,34 +122,75 @@ class NetworkBuilderTab(QWidget):
         menu.setToolTipsVisible(True)
         self.templates_button.setMenu(menu)
 
-        self.undo_action = self._action("Undo", self.undo, QKeySequence.Undo,
-                                        "Undo the last edit of the network (Ctrl+Z)")
-        self.redo_action = self._action("Redo", self.redo, "Ctrl+Shift+Z",
-                                        "Redo the edit just undone (Ctrl+Shift+Z)")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.undo_action = self._action(
+            "Undo",
+            self.undo,
+            QKeySequence.Undo,
+            "Undo the last edit of the network (Ctrl+Z)",
+        )
+        self.redo_action = self._action(
+            "Redo",
+            self.redo,
+            "Ctrl+Shift+Z",
+            "Redo the edit just undone (Ctrl+Shift+Z)",
+        )
+        self.redo_action.setShortcuts(
+            [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]
+        )
         self.undo_stack.undoTextChanged.connect(
-            lambda text: self.undo_action.setToolTip(f"Undo {text} (Ctrl+Z)" if text else "Nothing to undo")
+            lambda text: self.undo_action.setToolTip(
+                f"Undo {text} (Ctrl+Z)" if text else "Nothing to undo"
+            )
         )
         self.undo_stack.redoTextChanged.connect(
-            lambda text: self.redo_action.setToolTip(f"Redo {text} (Ctrl+Shift+Z)" if text else "Nothing to redo")
+            lambda text: self.redo_action.setToolTip(
+                f"Redo {text} (Ctrl+Shift+Z)" if text else "Nothing to redo"
+            )
         )
         self.undo_stack.indexChanged.connect(self._on_undo_index)
-        self.delete_action = self._action("Delete", self.delete_selected, QKeySequence.Delete,
-                                          "Remove the selected layers (Del)")
-        self.duplicate_action = self._action("Duplicate", self.duplicate_selected, "Ctrl+D",
-                                             "Copy the selected layers below them (Ctrl+D)")
-        self.wrap_action = self._action("Wrap in Residual", self.wrap_selected, "Ctrl+R",
-                                        "Put the selected neighbouring layers in a Residual "
-                                        "block: their input is added to their output")
-        self.up_action = self._action("\u2191", lambda: self.move_selected(-1), "Alt+Up",
-                                      "Move the selected layer up (Alt+Up)")
-        self.down_action = self._action("\u2193", lambda: self.move_selected(1), "Alt+Down",
-                                        "Move the selected layer down (Alt+Down)")
+        self.delete_action = self._action(
+            "Delete",
+            self.delete_selected,
+            QKeySequence.Delete,
+            "Remove the selected layers (Del)",
+        )
+        self.duplicate_action = self._action(
+            "Duplicate",
+            self.duplicate_selected,
+            "Ctrl+D",
+            "Copy the selected layers below them (Ctrl+D)",
+        )
+        self.wrap_action = self._action(
+            "Wrap in Residual",
+            self.wrap_selected,
+            "Ctrl+R",
+            "Put the selected neighbouring layers in a Residual "
+            "block: their input is added to their output",
+        )
+        self.up_action = self._action(
+            "\u2191",
+            lambda: self.move_selected(-1),
+            "Alt+Up",
+            "Move the selected layer up (Alt+Up)",
+        )
+        self.down_action = self._action(
+            "\u2193",
+            lambda: self.move_selected(1),
+            "Alt+Down",
+            "Move the selected layer down (Alt+Down)",
+        )
         tools = QHBoxLayout()
         tools.addWidget(self.templates_button)
         self.tool_buttons = []
-        for a in (self.undo_action, self.redo_action, self.delete_action,
-                  self.duplicate_action, self.wrap_action, self.up_action, self.down_action):
+        for a in (
+            self.undo_action,
+            self.redo_action,
+            self.delete_action,
+            self.duplicate_action,
+            self.wrap_action,
+            self.up_action,
+            self.down_action,
+        ):
             b = QToolButton()
             b.setDefaultAction(a)
             tools.addWidget(b)
@@ -276,11 +320,7 @@ class NetworkBuilderTab(QWidget):
     @Slot()
     def _show_dataset(self):
         p = self.session.project
-        dataset, error = None, ""
-        try:
-            dataset = self.session.dataset()
-        except Exception as exc:
-            error = str(exc)
+        dataset, error = self._dataset()
         self.data_panel.show_dataset(p.dataset_name, p.dataset_options, dataset, error)
         self._update_view_model()
 
@@ -296,20 +336,30 @@ class NetworkBuilderTab(QWidget):
         if last is not None and last.weights and hasattr(self.view, "show_weights"):
             self.view.show_weights(last.weights)
 
+    def _dataset(self):
+        """(the project's dataset, "") or (None, why it cannot be loaded)."""
+        try:
+            return self.session.dataset(), ""
+        except (DatasetError, OSError) as exc:
+            return None, str(exc)
+
     def _update_view_model(self):
         if not hasattr(self.view, "set_model"):
             return
-        try:
-            dataset = self.session.dataset()
-        except Exception:
-            dataset = None
+        dataset, _ = self._dataset()
         self.view.set_model(self.session.spec, self.session.summary, dataset)
 
     def set_editable(self, editable: bool) -> None:
         """Lock what a running job was started with; the run record keeps it."""
         self._editable = editable
-        for w in (self.data_panel, self.hyper_panel, self.palette, self.templates_button,
-                  self.properties, self.fit_button):
+        for w in (
+            self.data_panel,
+            self.hyper_panel,
+            self.palette,
+            self.templates_button,
+            self.properties,
+            self.fit_button,
+        ):
             w.setEnabled(editable)
         self.layer_list.setDragDropMode(
             LayerListWidget.DragDrop if editable else LayerListWidget.NoDragDrop
@@ -342,7 +392,9 @@ class NetworkBuilderTab(QWidget):
         """Apply a new spec as one undoable step."""
         if not self._editable or spec == self.session.spec:
             return
-        self.undo_stack.push(_SpecEdit(self, self.session.spec, spec, text, merge_key, select))
+        self.undo_stack.push(
+            _SpecEdit(self, self.session.spec, spec, text, merge_key, select)
+        )
         self._update_actions()
 
     def _apply(self, spec, select=None):
@@ -408,7 +460,11 @@ class NetworkBuilderTab(QWidget):
         if len(paths) != 1:
             return
         parent, index = _parent_and_index(paths[0])
-        siblings = self.session.spec.layer_at(parent).layers if parent else self.session.spec.layers
+        siblings = (
+            self.session.spec.layer_at(parent).layers
+            if parent
+            else self.session.spec.layers
+        )
         to = index + step
         if not 0 <= to < len(siblings):
             return
@@ -422,13 +478,19 @@ class NetworkBuilderTab(QWidget):
         if not paths:
             return
         spec = self.session.spec
-        for path in sorted(paths, key=lambda p: [int(x) for x in p.split(".")], reverse=True):
+        for path in sorted(
+            paths, key=lambda p: [int(x) for x in p.split(".")], reverse=True
+        ):
             spec = spec.remove_layer(path)
         first = paths[0]
         parent, index = _parent_and_index(first)
         count = len(spec.layer_at(parent).layers) if parent else len(spec.layers)
         select = _join(parent, min(index, count - 1)) if count else None
-        self.edit(spec, f"Delete {len(paths)} layer{'s' if len(paths) > 1 else ''}", select=select)
+        self.edit(
+            spec,
+            f"Delete {len(paths)} layer{'s' if len(paths) > 1 else ''}",
+            select=select,
+        )
 
     def duplicate_selected(self) -> None:
         paths = self.layer_list.selected_paths()
@@ -480,8 +542,12 @@ class NetworkBuilderTab(QWidget):
         if args == layer.args:
             return
         new = LayerSpec(layer.type, args, layer.layers)
-        self.edit(self.session.spec.with_layer(path, new), f"Edit {name}",
-                  merge_key=(path, name), select=path)
+        self.edit(
+            self.session.spec.with_layer(path, new),
+            f"Edit {name}",
+            merge_key=(path, name),
+            select=path,
+        )
 
     @Slot()
     def _on_selection(self):
@@ -514,9 +580,8 @@ class NetworkBuilderTab(QWidget):
 
     @Slot()
     def fit_to_dataset(self):
-        try:
-            ds = self.session.dataset()
-        except Exception:
+        ds, _ = self._dataset()
+        if ds is None:
             return
         spec = adapt_to_dataset(self.session.spec, ds.input_shape, ds.output_size)
         self.edit(spec, "Fit to dataset")
@@ -524,21 +589,28 @@ class NetworkBuilderTab(QWidget):
     @Slot(str, dict)
     def _on_dataset_edited(self, name, options):
         self.session.set_dataset(name, options)
-        try:
-            ds = self.session.dataset()
-        except Exception:
+        ds, _ = self._dataset()
+        if ds is None:
             return
         summary = self.session.summary
         spec = self.session.spec
         # A new dataset (or another feature set) usually means another input
         # size: follow it, as one undoable step, when the network no longer fits.
-        if summary is None or tuple(spec.input_shape) != tuple(ds.input_shape) or (
-            summary.output_shape != (ds.output_size,)
-            and not (ds.task == "classification" and ds.output_size == 2
-                     and summary.output_shape == (1,))
+        if (
+            summary is None
+            or tuple(spec.input_shape) != tuple(ds.input_shape)
+            or (
+                summary.output_shape != (ds.output_size,)
+                and not (
+                    ds.task == "classification"
+                    and ds.output_size == 2
+                    and summary.output_shape == (1,)
+                )
+            )
         ):
-            self.edit(adapt_to_dataset(spec, ds.input_shape, ds.output_size),
-                      "Fit to dataset")
+            self.edit(
+                adapt_to_dataset(spec, ds.input_shape, ds.output_size), "Fit to dataset"
+            )
 
     @Slot(dict)
     def _on_settings_edited(self, changes):
@@ -578,7 +650,11 @@ class NetworkBuilderTab(QWidget):
     @Slot(object)
     def _on_run_ended(self, event):
         summary = getattr(event, "summary", None)
-        if summary is not None and summary.state_dict and hasattr(self.view, "show_weights"):
+        if (
+            summary is not None
+            and summary.state_dict
+            and hasattr(self.view, "show_weights")
+        ):
             self.view.show_weights(summary.state_dict)
 
     def probe(self):

@@ -29,15 +29,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.core.datasets import USER_DATASETS, get_info, list_datasets
+from playground.core.datasets import (
+    USER_DATASETS,
+    DatasetError,
+    get_info,
+    list_datasets,
+)
 from playground.core.datasets.plane_features import FEATURES, LABELS, parse_features
 
 PREVIEW_POINTS = 2000
 PREVIEW_IMAGES = 24
 PREVIEW_ROWS = 50
 # TensorFlow Playground's colours: orange negative (class 0), blue positive
-CLASS_COLOURS = ["#f59322", "#0877bd", "#2ca02c", "#d62728", "#9467bd",
-                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+CLASS_COLOURS = [
+    "#f59322",
+    "#0877bd",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 class DataPanelWidget(QWidget):
@@ -138,7 +153,9 @@ class DataPanelWidget(QWidget):
         layout.addWidget(self.preview, 1)
 
     # -- showing --------------------------------------------------------------------
-    def show_dataset(self, name: str, options: dict, dataset=None, error: str = "") -> None:
+    def show_dataset(
+        self, name: str, options: dict, dataset=None, error: str = ""
+    ) -> None:
         self._name, self._options = name, dict(options)
         self.choice.blockSignals(True)
         while self.choice.count() > self._builtin_count:
@@ -146,13 +163,15 @@ class DataPanelWidget(QWidget):
         index = self.choice.findData(name)
         if index < 0:
             path = options.get("path") or ""
-            self.choice.addItem(f"Your data: {os.path.basename(str(path)) or name}", name)
+            self.choice.addItem(
+                f"Your data: {os.path.basename(str(path)) or name}", name
+            )
             index = self.choice.count() - 1
         self.choice.setCurrentIndex(index)
         self.choice.blockSignals(False)
         try:
             info = get_info(name)
-        except Exception:
+        except DatasetError:
             info = None
         self.description.setText(info.description if info else "")
         self._build_options(info, options)
@@ -183,7 +202,7 @@ class DataPanelWidget(QWidget):
         if plane:
             try:
                 chosen = parse_features(options.get("features"))
-            except Exception:
+            except DatasetError:
                 chosen = ("x1", "x2")
             for fname, box in self.feature_checks.items():
                 box.blockSignals(True)
@@ -194,16 +213,25 @@ class DataPanelWidget(QWidget):
         name = spec.name
         if spec.kind == "int":
             w = QSpinBox()
-            w.setRange(int(spec.minimum if spec.minimum is not None else -2**31 + 1),
-                       int(min(spec.maximum if spec.maximum is not None else 2**31 - 1, 2**31 - 1)))
+            w.setRange(
+                int(spec.minimum if spec.minimum is not None else -(2**31) + 1),
+                int(
+                    min(
+                        spec.maximum if spec.maximum is not None else 2**31 - 1,
+                        2**31 - 1,
+                    )
+                ),
+            )
             w.setValue(int(value if value is not None else 0))
             w.setKeyboardTracking(False)
             w.valueChanged.connect(lambda v, n=name: self._set_option(n, int(v)))
             return w
         if spec.kind == "float":
             w = QDoubleSpinBox()
-            w.setRange(spec.minimum if spec.minimum is not None else -1e9,
-                       spec.maximum if spec.maximum is not None else 1e9)
+            w.setRange(
+                spec.minimum if spec.minimum is not None else -1e9,
+                spec.maximum if spec.maximum is not None else 1e9,
+            )
             w.setValue(float(value or 0))
             w.setKeyboardTracking(False)
             w.valueChanged.connect(lambda v, n=name: self._set_option(n, float(v)))
@@ -235,8 +263,11 @@ class DataPanelWidget(QWidget):
             self.preview.setCurrentWidget(self.empty)
             return
         n_train, n_val = len(ds.x_train), len(ds.x_val)
-        what = (f"{ds.num_classes} classes" if ds.task == "classification"
-                else f"{ds.num_targets} target(s)")
+        what = (
+            f"{ds.num_classes} classes"
+            if ds.task == "classification"
+            else f"{ds.num_targets} target(s)"
+        )
         self.summary.setText(
             f"{n_train:,} training and {n_val:,} validation examples, input "
             f"{list(ds.input_shape)}, {what}"
@@ -252,7 +283,9 @@ class DataPanelWidget(QWidget):
         pts = np.concatenate([ds.points_train, ds.points_val])[:PREVIEW_POINTS]
         y = np.concatenate([ds.y_train, ds.y_val])[:PREVIEW_POINTS]
         if ds.task == "classification":
-            brushes = [pg.mkBrush(CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]) for c in y]
+            brushes = [
+                pg.mkBrush(CLASS_COLOURS[int(c) % len(CLASS_COLOURS)]) for c in y
+            ]
         else:
             v = np.clip(y.reshape(-1), -1, 1)
             cmap = pg.ColorMap([-1, 0, 1], ["#f59322", "#e8eaeb", "#0877bd"])
@@ -271,7 +304,9 @@ class DataPanelWidget(QWidget):
         rows = (n + cols - 1) // cols
         scale = max(1, 32 // max(h, w))
         gap = 2
-        canvas = np.full((rows * (h * scale + gap), cols * (w * scale + gap), 3), 255, np.uint8)
+        canvas = np.full(
+            (rows * (h * scale + gap), cols * (w * scale + gap), 3), 255, np.uint8
+        )
         lo, hi = float(x.min()), float(x.max())
         span = hi - lo or 1.0
         for i in range(n):
@@ -280,20 +315,31 @@ class DataPanelWidget(QWidget):
             img = np.kron(img.transpose(1, 2, 0), np.ones((scale, scale, 1)))
             r, q = divmod(i, cols)
             top, left = r * (h * scale + gap), q * (w * scale + gap)
-            canvas[top: top + h * scale, left: left + w * scale] = (img * 255).astype(np.uint8)
+            canvas[top : top + h * scale, left : left + w * scale] = (img * 255).astype(
+                np.uint8
+            )
         canvas = np.ascontiguousarray(canvas)
-        image = QImage(canvas.data, canvas.shape[1], canvas.shape[0],
-                       canvas.strides[0], QImage.Format_RGB888).copy()
+        image = QImage(
+            canvas.data,
+            canvas.shape[1],
+            canvas.shape[0],
+            canvas.strides[0],
+            QImage.Format_RGB888,
+        ).copy()
         self.images.setPixmap(QPixmap.fromImage(image))
-        labels = ", ".join(ds.class_names[int(v)] if ds.class_names else str(v)
-                           for v in ds.y_train[:cols])
+        labels = ", ".join(
+            ds.class_names[int(v)] if ds.class_names else str(v)
+            for v in ds.y_train[:cols]
+        )
         self.images.setToolTip(f"The first {n} training images; first row: {labels}")
         self.preview.setCurrentWidget(self.images)
 
     def _table(self, ds):
         x = ds.x_train[:PREVIEW_ROWS].reshape(min(PREVIEW_ROWS, len(ds.x_train)), -1)
         names = list(ds.feature_names) or [f"x{i + 1}" for i in range(x.shape[1])]
-        names = names[: x.shape[1]] + [f"x{i + 1}" for i in range(len(names), x.shape[1])]
+        names = names[: x.shape[1]] + [
+            f"x{i + 1}" for i in range(len(names), x.shape[1])
+        ]
         cols = min(x.shape[1], 20)
         self.table.setColumnCount(cols + 1)
         self.table.setRowCount(len(x))
@@ -302,8 +348,11 @@ class DataPanelWidget(QWidget):
             for c in range(cols):
                 self.table.setItem(r, c, QTableWidgetItem(f"{x[r, c]:.3g}"))
             y = ds.y_train[r]
-            text = (ds.class_names[int(y)] if ds.task == "classification" and ds.class_names
-                    else ", ".join(f"{v:.3g}" for v in np.atleast_1d(y)))
+            text = (
+                ds.class_names[int(y)]
+                if ds.task == "classification" and ds.class_names
+                else ", ".join(f"{v:.3g}" for v in np.atleast_1d(y))
+            )
             self.table.setItem(r, cols, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
         self.preview.setCurrentWidget(self.table)
@@ -330,7 +379,9 @@ class DataPanelWidget(QWidget):
 
     @Slot()
     def _import_csv(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Import CSV", "", "CSV files (*.csv *.csv.gz *.txt)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import CSV", "", "CSV files (*.csv *.csv.gz *.txt)"
+        )
         if path:
             self.dataset_edited.emit("csv", {"path": path})
 

@@ -18,27 +18,57 @@ from playground.core.settings import DEVICES, LOSSES, OPTIMIZERS, SCHEDULES
 # name -> (label, tooltip)
 TIPS = {
     "optimizer": ("Optimizer", "How the weights move along the gradient."),
-    "learning_rate": ("Learning rate", "Step size of each update: too large diverges, "
-                      "too small crawls. TensorFlow Playground's default is 0.03."),
-    "momentum": ("Momentum", "How much of the previous step carries over "
-                 "(momentum and Nesterov only)."),
+    "learning_rate": (
+        "Learning rate",
+        (
+            "Step size of each update: too large diverges, "
+            "too small crawls. TensorFlow Playground's default is 0.03."
+        ),
+    ),
+    "momentum": (
+        "Momentum",
+        ("How much of the previous step carries over (momentum and Nesterov only)."),
+    ),
     "schedule": ("Schedule", "How the learning rate changes during the run."),
     "step_size": ("Step every (epochs)", "Epochs between decays (step schedule)."),
-    "gamma": ("Decay factor", "The rate is multiplied by this at each step (step schedule)."),
-    "batch_size": ("Batch size", "Examples per update: small batches are noisy but "
-                   "update often."),
+    "gamma": (
+        "Decay factor",
+        "The rate is multiplied by this at each step (step schedule).",
+    ),
+    "batch_size": (
+        "Batch size",
+        ("Examples per update: small batches are noisy but update often."),
+    ),
     "epochs": ("Epochs", "Passes over the training data."),
     "loss": ("Loss", "What training minimises."),
-    "l1": ("L1", "Adds l1 \u00b7 \u03a3|w| to the loss: pushes weights to exactly zero."),
+    "l1": (
+        "L1",
+        "Adds l1 \u00b7 \u03a3|w| to the loss: pushes weights to exactly zero.",
+    ),
     "l2": ("L2", "Adds l2 \u00b7 \u03a3w\u00b2 to the loss: keeps weights small."),
-    "weight_decay": ("Weight decay", "Shrinks every weight a little each step (the "
-                     "optimizer's own decay; decoupled in AdamW)."),
-    "grad_clip": ("Gradient clipping", "Largest allowed gradient norm; 0 turns it off. "
-                  "Tames exploding gradients."),
-    "early_stopping": ("Early stopping", "Stop when the validation loss has not improved "
-                       "for 'patience' epochs, and keep the best weights."),
+    "weight_decay": (
+        "Weight decay",
+        (
+            "Shrinks every weight a little each step (the "
+            "optimizer's own decay; decoupled in AdamW)."
+        ),
+    ),
+    "grad_clip": (
+        "Gradient clipping",
+        ("Largest allowed gradient norm; 0 turns it off. Tames exploding gradients."),
+    ),
+    "early_stopping": (
+        "Early stopping",
+        (
+            "Stop when the validation loss has not improved "
+            "for 'patience' epochs, and keep the best weights."
+        ),
+    ),
     "patience": ("Patience", "Epochs without improvement before early stopping."),
-    "seed": ("Seed", "Starting weights and shuffling: the same seed repeats a run exactly."),
+    "seed": (
+        "Seed",
+        "Starting weights and shuffling: the same seed repeats a run exactly.",
+    ),
     "device": ("Device", "Where training runs; auto picks a GPU when there is one."),
 }
 
@@ -95,7 +125,9 @@ class HyperparametersPanel(QWidget):
             w.addItem(key, key)
             if text:
                 w.setItemData(w.count() - 1, text, Qt.ToolTipRole)
-        w.currentIndexChanged.connect(lambda i, n=name, b=w: self._edited(n, b.itemData(i)))
+        w.currentIndexChanged.connect(
+            lambda i, n=name, b=w: self._edited(n, b.itemData(i))
+        )
         self._row(name, w)
 
     def _double(self, name, low, high, decimals, step):

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QItemSelectionModel, QTimer, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QTreeWidget,
+    QTreeWidgetItem,
+)
 
 from playground.core.layers import CATALOGUE
 from playground.gui.widgets.layer_palette import LAYER_MIME, layer_tooltip
@@ -35,8 +40,14 @@ def settings_text(layer) -> str:
         text = f"{n} unit{'' if n == 1 else 's'}"
         return text + (", no bias" if a.get("bias") is False else "")
     if layer.type in ("Conv1d", "Conv2d"):
-        text = f"{a.get('out_channels', '?')} filters {_size(a.get('kernel_size', '?'))}"
-        for key, word in (("stride", "stride"), ("padding", "pad"), ("dilation", "dilation")):
+        text = (
+            f"{a.get('out_channels', '?')} filters {_size(a.get('kernel_size', '?'))}"
+        )
+        for key, word in (
+            ("stride", "stride"),
+            ("padding", "pad"),
+            ("dilation", "dilation"),
+        ):
             if key in a:
                 text += f", {word} {_size(a[key])}"
         return text
@@ -101,7 +112,9 @@ class LayerListWidget(QTreeWidget):
             if path in self.items:
                 self.items[path].setSelected(True)
         if selected and selected[0] in self.items:
-            self.setCurrentItem(self.items[selected[0]], 0, QItemSelectionModel.NoUpdate)
+            self.setCurrentItem(
+                self.items[selected[0]], 0, QItemSelectionModel.NoUpdate
+            )
 
     def _add(self, parent, layers, prefix, infos):
         for i, layer in enumerate(layers):
@@ -113,7 +126,9 @@ class LayerListWidget(QTreeWidget):
                 [
                     f"{path}  {layer.type}",
                     settings_text(layer),
-                    shape_text(info.output_shape) if info else ("\u26a0 " + error if error else "?"),
+                    shape_text(info.output_shape)
+                    if info
+                    else ("\u26a0 " + error if error else "?"),
                     f"{info.params:,}" if info else "",
                 ]
             )
@@ -133,8 +148,9 @@ class LayerListWidget(QTreeWidget):
                 item.setToolTip(1, error)
             elif info is not None:
                 item.setToolTip(
-                    2, f"input {shape_text(info.input_shape)} \u2192 output "
-                    f"{shape_text(info.output_shape)}, {math.prod(info.output_shape):,} values"
+                    2,
+                    f"input {shape_text(info.input_shape)} \u2192 output "
+                    f"{shape_text(info.output_shape)}, {math.prod(info.output_shape):,} values",
                 )
             parent.addChild(item)
             self.items[path] = item
@@ -206,7 +222,9 @@ class LayerListWidget(QTreeWidget):
         elif event.source() is self:
             moved = self.current_path()
             if moved is not None:
-                QTimer.singleShot(0, lambda: self.layer_moved.emit(moved, parent, index))
+                QTimer.singleShot(
+                    0, lambda: self.layer_moved.emit(moved, parent, index)
+                )
 
 
 def _path_key(path: str) -> tuple:

@@ -24,7 +24,9 @@ TYPE_ROLE = Qt.UserRole + 1
 def layer_tooltip(layer_type) -> str:
     """What a student asks "what is this?" about: the summary and, for an
     activation, its formula and derivative."""
-    parts = [f"<b>{layer_type.name}</b><br>{html.escape(layer_type.summary, quote=False)}"]
+    parts = [
+        f"<b>{layer_type.name}</b><br>{html.escape(layer_type.summary, quote=False)}"
+    ]
     if layer_type.formula:
         parts.append(f"<br><br>{html.escape(layer_type.formula, quote=False)}")
     if layer_type.derivative:
@@ -80,7 +82,9 @@ class LayerPaletteWidget(QWidget):
                 item = QTreeWidgetItem([t.name])
                 item.setData(0, TYPE_ROLE, t.name)
                 item.setToolTip(0, layer_tooltip(t))
-                item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled)
+                item.setFlags(
+                    Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
+                )
                 head.addChild(item)
                 self.items[t.name] = item
             head.setExpanded(True)

@@ -101,13 +101,17 @@ class LayerPropertiesWidget(QWidget):
             note = QLabel("<i>No settings: this layer has nothing to choose.</i>")
             if t.formula:
                 note.setTextFormat(Qt.RichText)
-                note.setText(f"{html.escape(t.formula, quote=False)}<br>{html.escape(t.derivative, quote=False)}")
+                note.setText(
+                    f"{html.escape(t.formula, quote=False)}<br>{html.escape(t.derivative, quote=False)}"
+                )
             note.setWordWrap(True)
             self.form.addRow(note)
         for a in t.args:
             value = layer.args.get(a.name, a.default)
             editor = self._editor(a, value)
-            tip = a.help + (f" Default: {arg_text(a.default) or 'none'}." if not a.required else "")
+            tip = a.help + (
+                f" Default: {arg_text(a.default) or 'none'}." if not a.required else ""
+            )
             editor.setToolTip(tip)
             label = QLabel(a.name.replace("_", " "))
             label.setToolTip(tip)
@@ -155,7 +159,9 @@ class LayerPropertiesWidget(QWidget):
         if a.kind == "int" and not a.nullable and isinstance(value, int):
             w = QSpinBox()
             low = int(a.minimum) if a.minimum is not None else -INT_LIMIT
-            high = int(min(a.maximum, INT_LIMIT)) if a.maximum is not None else INT_LIMIT
+            high = (
+                int(min(a.maximum, INT_LIMIT)) if a.maximum is not None else INT_LIMIT
+            )
             w.setRange(low, high)
             w.setValue(int(value))
             w.setKeyboardTracking(False)
@@ -176,7 +182,9 @@ class LayerPropertiesWidget(QWidget):
         w = QLineEdit(arg_text(value))
         if a.nullable:
             w.setPlaceholderText("none")
-        w.editingFinished.connect(lambda n=name, box=w, arg=a: self._text_done(n, box, arg))
+        w.editingFinished.connect(
+            lambda n=name, box=w, arg=a: self._text_done(n, box, arg)
+        )
         return w
 
     @Slot()

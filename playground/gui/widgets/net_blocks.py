@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtWidgets import QWidget
 
 from playground.core.plane_grid import scale_units
 from playground.gui.widgets.net_colors import (
@@ -32,6 +32,7 @@ from playground.gui.widgets.net_paint import (
     HIGHLIGHT,
     draw_bars,
     draw_enlarged,
+    show_tooltip,
     small_font,
 )
 
@@ -324,13 +325,7 @@ class BlockCanvas(QWidget):
 
     def event(self, event):
         if event.type() == event.Type.ToolTip:
-            text = self.tooltip_at(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
+            return show_tooltip(self, event)
         return super().event(event)
 
     def tooltip_at(self, pos: QPointF) -> str:

@@ -21,7 +21,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtWidgets import QWidget
 
 from playground.core.plane_grid import to_pixels, upsample_bilinear
 from playground.gui.widgets.net_colors import (
@@ -40,6 +40,7 @@ from playground.gui.widgets.net_paint import (
     HIGHLIGHT,
     draw_bars,
     draw_legend,
+    show_tooltip,
     small_font,
 )
 
@@ -486,13 +487,7 @@ class GraphCanvas(QWidget):
 
     def event(self, event):
         if event.type() == event.Type.ToolTip:
-            text = self.tooltip_at(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
+            return show_tooltip(self, event)
         return super().event(event)
 
     def tooltip_at(self, pos: QPointF) -> str:

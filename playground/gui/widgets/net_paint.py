@@ -6,8 +6,21 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QLinearGradient, QPainter, QPen
+from PySide6.QtWidgets import QToolTip
 
 from playground.gui.widgets.net_colors import MIDDLE, NEGATIVE, POSITIVE, color
+
+
+def show_tooltip(widget, event) -> bool:
+    """A tooltip event answered by the widget's tooltip_at(point): the text for
+    what is under the pointer, or none."""
+    text = widget.tooltip_at(QPointF(event.pos()))
+    if text:
+        QToolTip.showText(event.globalPos(), text, widget)
+    else:
+        QToolTip.hideText()
+        event.ignore()
+    return True
 
 FRAME = QColor(120, 124, 128)
 FAINT_TEXT = QColor(110, 114, 120)
