@@ -197,7 +197,7 @@ def test_self_test_visits_every_tab_and_trains():
     assert "self-test: passed" in result.stdout
 
 
-def test_train_with_input_features_and_digits_at_32_pixels(tmp_path):
+def test_train_with_input_features_and_scaled_digits(tmp_path):
     spec = tmp_path / "three.json"
     write_spec(spec, [3], [{"type": "Linear", "out_features": 8}, {"type": "Tanh"},
                            {"type": "Linear", "out_features": 1}])
@@ -211,7 +211,12 @@ def test_train_with_input_features_and_digits_at_32_pixels(tmp_path):
     assert_one_line_error(bad, "unknown input feature 'x3'")
     wrong = playground("train", spec, "--dataset", "spiral")  # 2 inputs, the spec wants 3
     assert_one_line_error(wrong, "[3]", "[2]")
-    # the bundled LeNet-5 file wants 28x28 images: the digits scale up to it
-    lenet = playground("train", "resources/networks/lenet5.json", "--dataset", "digits",
-                       "--data-option", "image_size=28", "--epochs", "1", "--quiet")
-    assert lenet.returncode == 0, lenet.stderr
+    # digits scale up for networks made for larger images
+    conv = tmp_path / "conv16.json"
+    write_spec(conv, [1, 16, 16], [{"type": "Conv2d", "out_channels": 2, "kernel_size": 5},
+                                   {"type": "Flatten"}, {"type": "Linear", "out_features": 10}])
+    scaled = playground("train", conv, "--dataset", "digits", "--data-option",
+                        "image_size=16", "--epochs", "1", "--quiet")
+    assert scaled.returncode == 0, scaled.stderr
+    small = playground("train", conv, "--dataset", "digits", "--epochs", "1")
+    assert_one_line_error(small, "[1, 16, 16]", "[1, 8, 8]")
