@@ -1,11 +1,16 @@
-"""The live views stay cheap: coalesced label updates, stepped plot ranges."""
+"""The live views stay cheap: coalesced label updates, stepped plot ranges,
+few points handed to the plots however long the run."""
 
+import csv
+import io
 from types import SimpleNamespace as NS
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QObject
 
 from playground.gui.widgets.live_curves import LiveCurvesWidget, nice_ceiling
+from playground.gui.widgets.run_tracks import MAX_DRAWN, Decimator, thinned
 from playground.gui.widgets.throttle import LatestOnly
 
 
@@ -103,30 +108,195 @@ def steps(first, last, per_epoch=1000):
             for s in range(first, last + 1)]
 
 
-def test_a_200k_step_run_draws_a_bounded_number_of_points(qtbot):
+def test_a_200k_step_run_hands_the_plot_a_bounded_number_of_points(qtbot):
     w = LiveCurvesWidget()
     qtbot.addWidget(w)
     w.resize(900, 600)
     w.show()
     qtbot.waitExposed(w)
+    handed = []
+    curve = w.curves  # made with the run
     for start in range(1, 200_001, 2_000):  # as the engine's batches arrive
-        w.add_steps(steps(start, start + 1_999))
+        batch = steps(start, start + 1_999)
+        if start == 120_001:
+            batch[7].loss = 9.0  # one spike, and one dip, must stay in sight
+            batch[8].loss = -1.0
+        w.add_steps(batch)
         if start % 20_000 == 1:
             w.flush()
+            handed.append(w.drawn_count("step_loss"))
     w.flush()
+    curve = w.curves["step_loss"]
     assert w.point_count("step_loss") == 200_000
-    assert w.drawn_count("step_loss") == 200_000  # handed over once, not copied
-    width = w.loss_plot.getViewBox().width()
-    # clipped to the view and peak-downsampled: about two points per pixel
-    assert 0 < w.displayed_count("step_loss") <= 3 * width
+    assert all(n <= MAX_DRAWN for n in handed)
+    assert MAX_DRAWN // 2 <= w.drawn_count("step_loss") <= MAX_DRAWN
+    assert w.displayed_count("step_loss") == w.drawn_count("step_loss")  # no more
+    assert curve.yData.max() == 9.0 and curve.yData.min() == -1.0
+    assert np.all(np.diff(curve.xData) >= 0)
     for axis in ("step", "time"):
         w.set_axis(axis)
-        assert 0 < w.displayed_count("step_loss") <= 3 * width
-    # zoomed into the last 1% of the run, the points there are drawn in full
+        assert curve.yData.max() == 9.0 and w.drawn_count("step_loss") <= MAX_DRAWN
+    # zoomed into the last 1%: the points there, and those a view either side
     w.set_axis("step")
     w.loss_plot.setXRange(198_000, 200_000, padding=0)
     w.loss_plot.getViewBox().sigRangeChangedManually.emit([True, False])
-    qtbot.waitUntil(lambda: 0 < w.displayed_count("step_loss") <= 2_100, timeout=2_000)
+    qtbot.waitUntil(lambda: curve.xData[0] >= 195_000, timeout=2_000)
+    assert w.drawn_count("step_loss") <= MAX_DRAWN
+    # further in, every point is drawn
+    w.loss_plot.setXRange(199_900, 199_950, padding=0)
+    w.loss_plot.getViewBox().sigRangeChangedManually.emit([True, False])
+    qtbot.waitUntil(lambda: curve.xData[0] >= 199_000, timeout=2_000)
+    assert curve.xData.tolist() == list(range(199_849, 200_001))
+    # following the data again, the whole run
+    w.set_axis("epoch")
+    assert curve.xData[0] < 1 and curve.xData[-1] == 200
+
+
+def test_display_decimation_keeps_each_buckets_lowest_and_highest():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=50_000)
+    y[12_345], y[40_000] = 30.0, -30.0
+    assert Decimator().indices(y[:MAX_DRAWN]) is None  # short: every point
+    live = Decimator()
+    for n in range(MAX_DRAWN + 1, len(y) + 1, 997):  # a run as it streams in
+        idx = live.indices(y[:n])
+        assert len(idx) <= MAX_DRAWN and np.all(np.diff(idx) >= 0)
+        assert y[idx].max() == y[:n].max() and y[idx].min() == y[:n].min()
+        # each bucket drawn by its two extremes
+        size = live.size
+        full = n // size
+        lows = y[: full * size].reshape(full, size).min(axis=1)
+        assert np.array_equal(np.minimum(y[idx[0 : 2 * full : 2]], y[idx[1 : 2 * full : 2]]), lows)
+    # only the new points were looked at, yet the picks are those of one pass
+    np.testing.assert_array_equal(live.indices(y[:n]), Decimator().indices(y[:n]))
+    x = np.arange(len(y), dtype=float)
+    xs, ys = thinned(x, y)
+    assert len(xs) <= MAX_DRAWN and set(ys) >= {30.0, -30.0}
+
+
+def test_a_long_run_keeps_every_point_for_the_crosshair_and_csv(qtbot):
+    w = LiveCurvesWidget()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    rng = np.random.default_rng(2)
+    noise = rng.random(3_000)
+    w.add_epochs([NS(epoch=e, step=10 * e, wall_time=e / 100, train_loss=noise[e - 1],
+                     val_loss=1.0 / e, train_accuracy=0.5, val_accuracy=0.6)
+                  for e in range(1, 3_001)])
+    w.flush()
+    assert w.drawn_count("train_loss") <= MAX_DRAWN
+    # the value under the crosshair is the epoch's own, not a drawn neighbour's
+    rows = w.values_at(w.loss_plot, 1234)
+    train = next(v for v in rows[0][2] if v[0] == "train")
+    assert train[2] == 1234 and train[1] == noise[1233]
+    rows = list(csv.DictReader(io.StringIO(w.to_csv())))
+    assert len([r for r in rows if r["series"] == "loss: train"]) == 3_000
+    # smoothing picks the drawn points of the smoothed curve
+    w.set_smoothing(0.9)
+    curve = w.curves["train_loss"]
+    smoothed = w.runs[w.focus_key].shown_y("train_loss")
+    assert curve.yData.max() == smoothed.max() and curve.yData.min() == smoothed.min()
+    assert curve.yData.max() < noise.max()
+
+
+def test_a_redraw_hands_over_only_the_curves_with_new_points(qtbot, monkeypatch):
+    w = LiveCurvesWidget()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.add_run("old", "old run")
+    w.add_run("live", "live run")
+    w.add_epochs(run_epochs(50, 1.0), key="old")
+    w.add_epochs(run_epochs(50, 1.0), key="live")
+    w.flush()
+    handed = []
+    for key in ("old", "live"):
+        for series, item in w._items[key].items():
+            monkeypatch.setattr(item, "setData",
+                                lambda *a, k=key, s=series: handed.append((k, s)))
+    w.add_steps(steps(1, 4), key="live")
+    w.flush()
+    assert handed == [("live", "step_loss")]
+    w.set_focus("old")  # markers move to the focused run; no points change
+    w.flush()
+    assert handed == [("live", "step_loss")]
+
+
+def test_the_legend_is_kept_between_runs_and_edited_in_place(qtbot):
+    w = LiveCurvesWidget()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.prepare_run()  # between runs: the first run's entries, hidden
+    legend = w._legends[w.loss_plot]
+    labels = [label for _, label in legend.items]
+    assert w.legend_names() == [] and not legend.isVisible()
+    w.add_run("a", "Current run")
+    w.add_epochs(run_epochs(3, 1.0), key="a")
+    w.add_steps(steps(1, 30), key="a")
+    w.flush()
+    assert w.legend_names() == ["validation", "train", "per step"] and legend.isVisible()
+    assert [label for _, label in legend.items] == labels  # the same entries
+    w.set_run_style("a", name="run-1")  # the run joined the project
+    assert w.legend_names() == ["validation", "train", "per step", "run-1"]
+    assert [label for _, label in legend.items][:3] == labels
+    w.remove_run("a")
+    assert w.legend_names() == []
+    w.add_run("b", "Current run")
+    w.add_steps(steps(1, 30), key="b")
+    w.add_epochs(run_epochs(3, 1.0), key="b")
+    w.flush()
+    assert w.legend_names() == ["validation", "train", "per step"]
+    assert [label for _, label in legend.items] == labels
+
+
+def test_hidden_marks_and_crosshair_are_out_of_the_plots(qtbot):
+    w = LiveCurvesWidget()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.add_epochs(run_epochs(10, 1.0))
+    w.flush()
+    in_plot = set(w.loss_plot.getPlotItem().items)
+    # every item in a plot hears of each move of the view, shown or not
+    w.mark_best(4)
+    (line, _) = w._best_lines
+    assert line in w.loss_plot.getPlotItem().items and line.value() == 4
+    w.mark_best(0)
+    assert line.scene() is None and not line.isVisible()
+    w.show_crosshair(w.loss_plot, 3)
+    assert w.crosshair.lines[w.loss_plot].scene() is not None
+    assert "train 0.333" in w.readout_text()
+    w.hide_crosshair()
+    assert w.readout_text() == "" and w.crosshair.lines[w.loss_plot].scene() is None
+    assert set(w.loss_plot.getPlotItem().items) == in_plot
+
+
+def test_gradient_plots_hand_over_few_points_and_step_their_ranges(qtbot):
+    from playground.gui.widgets.gradient_plots import GradientPlotsWidget
+
+    g = GradientPlotsWidget()
+    qtbot.addWidget(g)
+    g.resize(900, 300)
+    g.start(steps_per_epoch=10)
+    g.add_steps([NS(step=s, epoch=s / 10, wall_time=s / 100, learning_rate=0.1 / (1 + s))
+                 for s in range(1, 6_001)])
+    g.add_norms([NS(step=s, norms={"0 Linear": 1e-3 * s, "2 Linear": 2.0})
+                 for s in range(1, 6_001)])
+    assert not g.norm_curves  # no curve (nor legend entry) while hidden
+    g.show()
+    qtbot.waitExposed(g)
+    assert len(g.lr_curve.xData) <= MAX_DRAWN and g.lr_curve.yData.max() == 0.05
+    assert sorted(g.norm_curves) == ["0 Linear", "2 Linear"]
+    assert len(g.norm_curves["0 Linear"].xData) <= MAX_DRAWN
+    # 600 epochs: the range steps ahead to 1000
+    assert g.lr_plot.viewRange()[0][1] == pytest.approx(1000, rel=0.03)
+    (_, _), (y0, y1) = g.norm_plot.viewRange()  # decades: 1e-3 to 10
+    assert y0 == pytest.approx(-3, abs=0.2) and y1 == pytest.approx(1, abs=0.2)
+    g.set_streaming(False)  # the run ended: the range fits it
+    g.flush()
+    assert g.lr_plot.viewRange()[0][1] == pytest.approx(600, rel=0.03)
 
 
 def run_epochs(n, scale, step_every=10):

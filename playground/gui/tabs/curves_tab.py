@@ -407,9 +407,10 @@ class TrainingCurvesTab(QWidget):
         self._update_live_row()
         if self._showing_live():
             self._show_live_heading()
-            if len(live.epochs) == len(epochs) or epochs[0].train_accuracy is None:
+            if len(live.epochs) == len(epochs):
                 self._show_live_confusion()  # the first epochs say what it is
-            else:
+            elif epochs[0].train_accuracy is not None:
+                # drawn at most a few times a second, and only when shown
                 self.confusion.add_epochs([e.confusion for e in epochs])
 
     def _live_text(self) -> str:
@@ -436,6 +437,7 @@ class TrainingCurvesTab(QWidget):
         self.curves.flush()  # the last points, without waiting for a redraw
         self.curves.set_streaming(False)
         QTimer.singleShot(0, self.curves, self.curves.prepare_run)  # for the next run
+        self.gradients.set_streaming(False)
         self.gradients.flush()
         self._set_heading.cancel()
         if self._live is None:

@@ -5,7 +5,9 @@ Cells are shaded by the share of their true class (each row sums to one), so
 a rare class's mistakes show as clearly as a common one's; the text gives the
 counts or those shares. While a run trains the view follows its newest epoch
 unless the user picked an earlier one, and it draws only while it is shown,
-at most REDRAW_HZ times a second.
+at most REDRAW_HZ times a second (a fast run brings hundreds of epochs a
+second). A redraw touches only the table cells whose text changed: each Qt
+call lets go of Python's lock, which the training thread then holds a while.
 """
 
 from __future__ import annotations
@@ -115,14 +117,15 @@ class ConfusionMatrixWidget(QWidget):
         number_font = QFont(self.font())
         number_font.setPointSizeF(max(6.0, min(11.0, cell / 4.2)))
         show_text = cell >= MIN_TEXT_CELL
+        painter.setFont(number_font)
+        dark, light = QColor(30, 30, 30), QColor(Qt.white)
         for i in range(n):
             for j in range(n):
                 fraction = self._fractions[i, j]
                 rect = QRectF(left + j * cell, top + i * cell, cell, cell)
                 painter.fillRect(rect, shade(fraction))
                 if show_text:
-                    painter.setFont(number_font)
-                    painter.setPen(Qt.white if fraction > 0.55 else QColor(30, 30, 30))
+                    painter.setPen(light if fraction > 0.55 else dark)
                     painter.drawText(rect, Qt.AlignCenter, self._cell_text(i, j))
         painter.setPen(QPen(QColor(200, 200, 200), 1))
         painter.drawRect(QRectF(left, top, n * cell, n * cell))
@@ -274,6 +277,8 @@ class ConfusionViewWidget(QWidget):
         layout.addWidget(self.message, 1)
 
         self.matrices: list = []  # per epoch (index epoch - 1): array or None
+        self._texts: list = []  # the metrics table's texts, by row and column
+        self._classes = 0
         self.class_names: list[str] = []
         self.title = ""
         self.epoch = 0
@@ -423,22 +428,37 @@ class ConfusionViewWidget(QWidget):
             )
         )
         table = self.metrics_table
-        table.setRowCount(len(rows))
+        texts = [
+            [name, _ratio(p), _ratio(rec), _ratio(f1), f"{support:,}"]
+            for name, p, rec, f1, support in rows
+        ]
+        if texts == self._texts:
+            return  # epochs apart, the metrics often read the same
+        if len(texts) != len(self._texts) or len(names) != self._classes:
+            self._texts = [[None] * 5 for _ in texts]
+            self._classes = len(names)
+            table.setRowCount(len(rows))
         bold = QFont(table.font())
         bold.setBold(True)
-        for r, (name, p, rec, f1, support) in enumerate(rows):
-            cells = [name, _ratio(p), _ratio(rec), _ratio(f1), f"{support:,}"]
+        for r, cells in enumerate(texts):
             for c, text in enumerate(cells):
+                if self._texts[r][c] == text:
+                    continue
                 item = table.item(r, c)
                 if item is None:
                     item = QTableWidgetItem()
+                    item.setTextAlignment(
+                        (Qt.AlignLeft if c == 0 else Qt.AlignRight) | Qt.AlignVCenter
+                    )
                     table.setItem(r, c, item)
+                if self._texts[r][c] is None:
+                    item.setFont(bold if r >= len(names) else table.font())
                 item.setText(text)
-                item.setTextAlignment(
-                    (Qt.AlignLeft if c == 0 else Qt.AlignRight) | Qt.AlignVCenter
-                )
-                item.setFont(bold if r >= len(names) else table.font())
-                item.setToolTip(_undefined_tip(c, text))
+                tip = _undefined_tip(c, text)
+                if tip != item.toolTip():
+                    item.setToolTip(tip)
+                self._texts[r][c] = text
+        self._texts = texts
 
     def metrics_row(self, name: str) -> list[str]:
         """The table's texts for a class (or "accuracy", "macro average", ...)."""

@@ -2,17 +2,26 @@
 
 Each run has its colour; validation is drawn solid, training dashed and the
 per-step loss thin and faint, so runs overlaid for comparison read apart.
-Curves are created once per run; new points go into arrays that grow by
-doubling (run_tracks.py), and pyqtgraph clips to the view and keeps the peaks
-of about one bucket per pixel, so a redraw costs the same at step 100 and at
-step 200,000.
+Curves are created once per run (and reused by the next); new points go into
+arrays that grow by doubling (run_tracks.py), and a plot is handed at most
+MAX_DRAWN points of a curve, each bucket's lowest and highest, kept up to date
+from the new points only. So a redraw costs the same at step 100 and at step
+200,000, and a zoomed plot is handed the points in its view.
 
-Drawing competes with training for the CPU (two cores are common), so what is
-drawn is kept cheap, measured with bench/engine_overhead.py:
+Drawing competes with training for the CPU (two cores are common) and for
+Python's lock: the window's thread lets go of it in every Qt call and every
+numpy operation on more than ~500 elements, and then waits to get it back
+from the training thread. So a redraw makes few and small calls, measured
+with bench/engine_overhead.py and bench/builder_live.py:
 - redraws are spaced so that drawing takes about PAINT_BUDGET of the time
   (each one is timed), at most MAX_REDRAW_HZ, and none while the widget is
-  hidden. Drawing holds Python's lock, which the training thread needs for
-  every step; only runs with new points are handed to the plots;
+  hidden. Only curves with new points are handed to the plots, and pyqtgraph
+  neither clips nor downsamples them (that redid every curve at each move
+  of the view);
+- the view range is set before the curves get their points, so that no
+  curve works out its picture twice;
+- legends are edited in place (each entry costs a layout pass) and hidden,
+  not emptied, between runs;
 - no grid: the axes' own grid cost ~60 ms a frame offscreen, and even a
   GridItem cost the training thread 6% of its speed on 2 cores;
 - axes keep plain numbers (an SI prefix relabels, and re-lays out, the axis);
@@ -51,6 +60,7 @@ from playground.gui.widgets.run_tracks import (
 BEST_COLOR = (46, 125, 50)
 STOP_COLOR = (198, 40, 40)
 KEY_COLOR = (90, 90, 90)
+MARKS = {"best": (BEST_COLOR, "best"), "stop": (STOP_COLOR, "early stop")}
 # Colour-blind-safe (Okabe-Ito without its yellow, which vanishes on white),
 # then two more; repeated after that.
 RUN_COLORS = (
@@ -71,14 +81,19 @@ MIN_REDRAW_HZ = 2
 # training speed that the benchmark could tell apart from 10% (~4 a second).
 PAINT_BUDGET = 0.10
 MAX_MARKERS = 60  # more epoch markers than this just blur into the line
-# Peak downsampling keeps a minimum and a maximum per bucket: one bucket per
-# pixel draws the same picture as every point (pyqtgraph's default is five).
-DOWNSAMPLE_PER_PIXEL = 1.0
-LONG_CURVE = 2_000  # points from which a curve is clipped and downsampled
 TOP_SAMPLE = 20_000  # points enough to place the top of the loss axis
 DEFAULT_KEY = "live"
 MAX_SPARE = 2
+# A zoomed or panned plot gets the points in its view this soon (and those a
+# view's width either side, so a pan shows them at once, only coarser)
+ZOOM_REDRAW_MS = 60
+# A timed redraw draws the loss plot, then this much later the accuracy plot:
+# each plot's update and paint is a stall of the window's thread, and two in
+# one go made one twice as long
+SPLIT_MS = 10
 
+
+_NONE = (np.empty(0), np.empty(0))  # no points
 
 COARSE = (1, 2, 5, 10)
 FINE = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
@@ -111,11 +126,13 @@ def robust_top(series: list) -> float:
             top = max(top, float(finite.max()))
             continue
         sample = finite[:: max(1, len(finite) // TOP_SAMPLE)]
-        top = max(top, float(np.percentile(sample, 98)), recent)
+        # np.percentile's first call took ~50 ms (it sets up numpy.ma)
+        k = int(0.98 * (len(sample) - 1))
+        top = max(top, float(np.partition(sample, k)[k]), recent)
     return top
 
 
-def _decades(series: list) -> tuple[float, float]:
+def decades(series: list) -> tuple[float, float]:
     """A log10 y range in whole decades that holds the positive points."""
     positive = [y[np.isfinite(y) & (y > 0)] for y in series]
     positive = [p for p in positive if len(p)]
@@ -127,8 +144,9 @@ def _decades(series: list) -> tuple[float, float]:
 
 
 def styled_plot(title: str, left_label: str, cls=pg.PlotWidget, bottom=None):
-    """A plot for streamed data: white, plain axis numbers, downsampled and
-    clipped to the view so long runs stay cheap to draw."""
+    """A plot for streamed data: white, plain axis numbers. Its curves are
+    handed few points (run_tracks.Decimator), not clipped and downsampled by
+    pyqtgraph at every move of the view."""
     kwargs = {"axisItems": {"bottom": bottom}} if bottom is not None else {}
     plot = cls(title=title, **kwargs)
     plot.setBackground("w")
@@ -136,8 +154,9 @@ def styled_plot(title: str, left_label: str, cls=pg.PlotWidget, bottom=None):
     plot.setLabel("left", left_label)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
-    plot.setClipToView(True)
-    plot.setDownsampling(auto=True, mode="peak")
+    # Room for the tick labels only grows: each change of the axis' width
+    # lays the plot out again and tells every item in it.
+    plot.getAxis("left").setStyle(autoReduceTextSpace=False)
     return plot
 
 
@@ -194,7 +213,7 @@ class LiveCurvesWidget(QWidget):
             self._legends[plot] = legend
             plot.disableAutoRange()
             plot.getViewBox().sigRangeChangedManually.connect(
-                lambda *_, p=plot: self._following.discard(p)
+                lambda *_, p=plot: self._zoomed(p)
             )
             layout.addWidget(plot)
         self._following = {self.loss_plot, self.acc_plot}
@@ -208,27 +227,42 @@ class LiveCurvesWidget(QWidget):
         self.runs: dict[str, RunTrack] = {}
         self._items: dict[str, dict[str, pg.PlotDataItem]] = {}
         self._stale: set[tuple[str, str]] = set()  # (run, series) not yet drawn
-        self._tops: dict = {}  # (run, series) -> (points, smoothing, top)
+        # (run, series) -> the (x, y) worked out for its curve, and what it
+        # was worked out from: a curve whose points did not change is left be
+        self._shown: dict = {}
+        self._made_from: dict = {}
+        self._handed: dict = {}  # (run, series) -> what its curve was handed
+        self._tops: dict = {}  # (run, series) -> (made from, top)
+        self._looks: dict = {}  # run -> (colour, focused) its pens show
         self.focus_key: str | None = None
         self.names = dict(NAMES)
         self._samples: dict = {}
         self._spare: list[dict] = []  # curves of no run, ready for the next
         self._legend_shown: dict = {}
+        self._legend_hidden: set = set()
         self._reset_ranges()
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
         self._redraw.setInterval(1000 // MAX_REDRAW_HZ)
-        self._redraw.timeout.connect(self.flush)
+        self._redraw.timeout.connect(self._draw_loss)
+        self._then = QTimer(self)  # the accuracy plot's turn
+        self._then.setSingleShot(True)
+        self._then.setInterval(SPLIT_MS)
+        self._then.timeout.connect(self._draw_accuracy)
+        self._cost = 0.0  # seconds spent drawing since the last spacing
         self.best_epoch = 0
         self.stop_epoch = 0
-        self._best_lines = [self._marker(p, BEST_COLOR, "best") for p in self._plots()]
-        self._stop_lines = [
-            self._marker(p, STOP_COLOR, "early stop") for p in self._plots()
-        ]
+        # made when first shown: every item in a plot, even a hidden one, is
+        # told of each move of the view, and a line with a label then makes
+        # a dozen Qt calls
+        self._marks: dict[str, list] = {"best": [], "stop": []}
         self.crosshair = Crosshair(self)
 
     def _plots(self):
         return (self.loss_plot, self.acc_plot)
+
+    def _keys_of(self, plot) -> tuple:
+        return LOSS_KEYS if plot is self.loss_plot else ACC_KEYS
 
     def _marker(self, plot, color, text):
         # the label goes to the end of the line away from the plot's legend
@@ -245,8 +279,6 @@ class LiveCurvesWidget(QWidget):
             },
         )
         line.setZValue(-10)
-        line.hide()
-        plot.addItem(line, ignoreBounds=True)
         return line
 
     # -- runs ----------------------------------------------------------------------
@@ -260,14 +292,13 @@ class LiveCurvesWidget(QWidget):
         run = self.runs[key] = RunTrack(key, name, color, visible)
         run.set_smoothing(self.smoothing)
         self._items[key] = self._spare.pop() if self._spare else self._new_items()
+        if self.focus_key is None:
+            self.focus_key = key
         self._style(key)
         for item in self._items[key].values():
             item.setVisible(visible)
         self._restack()
         self._rebuild_legends()
-        if self.focus_key is None:
-            self.focus_key = key
-            self._style(key)
         return run
 
     def remove_run(self, key: str) -> None:
@@ -284,8 +315,11 @@ class LiveCurvesWidget(QWidget):
                 plot = self.loss_plot if series in LOSS_KEYS else self.acc_plot
                 plot.removeItem(item)
         del self.runs[key]
+        self._looks.pop(key, None)
         self._stale = {s for s in self._stale if s[0] != key}
-        self._tops = {k: v for k, v in self._tops.items() if k[0] != key}
+        for cache in (self._shown, self._made_from, self._handed, self._tops):
+            for k in [k for k in cache if k[0] == key]:
+                del cache[k]
         if self.focus_key == key:
             self.focus_key = None
             self.mark_best(0)
@@ -295,7 +329,11 @@ class LiveCurvesWidget(QWidget):
 
     def _style(self, key: str) -> None:
         color = self.runs[key].color
-        pens = _pens(color, focus=key == self.focus_key)
+        look = (color, key == self.focus_key)
+        if self._looks.get(key) == look:
+            return  # each new pen makes a curve work out its picture again
+        self._looks[key] = look
+        pens = _pens(color, focus=look[1])
         for series, item in self._items[key].items():
             item.setPen(_pen_for(series, pens))
             if series != "step_loss":
@@ -309,18 +347,29 @@ class LiveCurvesWidget(QWidget):
             if series != "step_loss":
                 kwargs = {"symbol": "o", "symbolSize": 4, "symbolPen": None}
             item = plot.plot([], [], **kwargs)
-            item.opts["autoDownsampleFactor"] = DOWNSAMPLE_PER_PIXEL
-            item.setClipToView(False)  # until it is long (see flush)
+            # handed few points (see flush): pyqtgraph's clipping and
+            # downsampling would only redo them at every move of the view
+            item.setClipToView(False)
             item.setDownsampling(auto=False)
             item.hide()
             items[series] = item
         return items
 
     def prepare_run(self) -> None:
-        """Make one run's curves ahead of time (e.g. between runs): they cost
-        ~10 ms, which would otherwise fall on the start of the next run."""
+        """Make one run's curves, and the legends' entries of a first run,
+        ahead of time (e.g. between runs): they cost ~10 ms and ~30 ms, which
+        would otherwise fall on the start of the next run."""
         if not self._spare:
             self._spare.append(self._new_items())
+        for plot in self._plots():
+            if plot not in self._legend_shown:
+                # what a first run shows: hidden until then
+                entries = self._key_entries(plot, steps=True)
+                self._legend_shown[plot] = entries
+                self._edit_legend(self._legends[plot], (), entries)
+                if not self._legend_entries(plot):
+                    self._legend_hidden.add(plot)
+                    self._legends[plot].hide()
 
     def rekey(self, old: str, new: str) -> None:
         """The same run under another key (a live run that joined the project),
@@ -329,11 +378,16 @@ class LiveCurvesWidget(QWidget):
             return
         self.runs = {(new if k == old else k): r for k, r in self.runs.items()}
         self._items = {(new if k == old else k): i for k, i in self._items.items()}
+        self._looks = {(new if k == old else k): v for k, v in self._looks.items()}
         self.runs[new].key = new
         self._stale = {((new if r == old else r), s) for r, s in self._stale}
-        self._tops = {
-            ((new if k[0] == old else k[0]), k[1]): v for k, v in self._tops.items()
-        }
+        for name in ("_shown", "_made_from", "_handed", "_tops"):
+            cache = getattr(self, name)
+            setattr(
+                self,
+                name,
+                {((new if k[0] == old else k[0]), k[1]): v for k, v in cache.items()},
+            )
         if self.focus_key == old:
             self.focus_key = new
 
@@ -383,9 +437,11 @@ class LiveCurvesWidget(QWidget):
 
     def _restack(self) -> None:
         for key, items in self._items.items():
+            z = 1 if key == self.focus_key else 0
             for series, item in items.items():
-                z = 1 if key == self.focus_key else 0
-                item.setZValue(z - 2 if series == "step_loss" else z)
+                want = z - 2 if series == "step_loss" else z
+                if item.zValue() != want:
+                    item.setZValue(want)
 
     def visible_runs(self) -> list[RunTrack]:
         return [r for r in self.runs.values() if r.visible]
@@ -405,15 +461,15 @@ class LiveCurvesWidget(QWidget):
         run = self._focus()
         return run.series[key].n if run is not None else 0
 
-    def drawn_count(self, key: str) -> int:
-        """Points the focused run's curve holds now (handed to the plot)."""
-        item = self.curves.get(key)
+    def drawn_count(self, key: str, run_key: str | None = None) -> int:
+        """Points the focused run's curve holds now (handed to the plot): all
+        of a short curve, at most MAX_DRAWN of a long one."""
+        item = self._items.get(run_key or self.focus_key, {}).get(key)
         x = None if item is None else item.xData
         return 0 if x is None else len(x)
 
     def displayed_count(self, key: str, run_key: str | None = None) -> int:
-        """Points the curve paints: after clipping to the view and
-        downsampling, so bounded by the plot's width, not the run's length."""
+        """Points the curve paints (pyqtgraph is left to reduce none)."""
         item = self._items.get(run_key or self.focus_key, {}).get(key)
         if item is None or item.xData is None:
             return 0
@@ -459,6 +515,7 @@ class LiveCurvesWidget(QWidget):
     def clear(self) -> None:
         """Forget every run."""
         self._redraw.stop()
+        self._then.stop()
         for key in list(self.runs):
             self.remove_run(key)
         self._stale.clear()
@@ -480,14 +537,27 @@ class LiveCurvesWidget(QWidget):
 
     def _refollow(self) -> None:
         """Ranges fit the data again (runs came or went, or the axis changed).
-        A plot the user zoomed gets its range back; the others move only if
-        the range they need changed: with many runs shown, each move costs
-        every curve a pass over its points."""
+        A plot the user zoomed gets its range back, and its curves all their
+        points again; the others move only if the range they need changed."""
         for plot in self._plots():
             if plot not in self._following:
                 self._ranges[plot] = None
+                self._restale(plot)
         self._following = {self.loss_plot, self.acc_plot}
         self._schedule()
+
+    def _zoomed(self, plot) -> None:
+        """The user zoomed or panned a plot: it stops following the data, and
+        its curves get the points in the new view, soon."""
+        self._following.discard(plot)
+        self._restale(plot)
+        redraw = self._redraw
+        if not redraw.isActive() or redraw.remainingTime() > ZOOM_REDRAW_MS:
+            redraw.start(ZOOM_REDRAW_MS)
+
+    def _restale(self, plot) -> None:
+        keys = self._keys_of(plot)
+        self._stale.update((k, s) for k in self.runs for s in keys)
 
     # -- marks ---------------------------------------------------------------------
     def mark_best(self, epoch: int) -> None:
@@ -495,20 +565,39 @@ class LiveCurvesWidget(QWidget):
         Marked once a run ends: a line and label moved on every epoch of a live
         run cost training 3-8% of its speed on 2 cores."""
         self.best_epoch = epoch
-        self._place(self._best_lines, epoch)
+        self._place("best", epoch)
 
     def mark_early_stop(self, epoch: int) -> None:
         """Where early stopping ended the focused run (0: it did not)."""
         self.stop_epoch = epoch
-        self._place(self._stop_lines, epoch)
+        self._place("stop", epoch)
 
-    def _place(self, lines, epoch: int) -> None:
+    @property
+    def _best_lines(self) -> list:
+        return self._marks["best"]
+
+    @property
+    def _stop_lines(self) -> list:
+        return self._marks["stop"]
+
+    def _place(self, kind: str, epoch: int) -> None:
         run = self._focus()
         x = run.epoch_x(epoch, self.axis) if run is not None and epoch > 0 else None
-        for line in lines:
-            if x is not None:
-                line.setPos(x)
-            line.setVisible(x is not None)
+        lines = self._marks[kind]
+        if x is not None and not lines:
+            color, text = MARKS[kind]
+            lines.extend(self._marker(p, color, text) for p in self._plots())
+        for plot, line in zip(self._plots(), lines):
+            if x is None:
+                # out of the plot, not just hidden (see __init__)
+                if line.scene() is not None:
+                    line.hide()
+                    plot.removeItem(line)
+                continue
+            line.setPos(x)
+            if line.scene() is None:
+                line.show()
+                plot.addItem(line, ignoreBounds=True)
 
     # -- how the curves are shown ------------------------------------------------
     def set_axis(self, axis: str) -> None:
@@ -522,8 +611,8 @@ class LiveCurvesWidget(QWidget):
             plot.getAxis("bottom").set_axis(axis)
         self._stale.update((k, s) for k in self.runs for s in SERIES)
         self._tops.clear()
-        self._place(self._best_lines, self.best_epoch)
-        self._place(self._stop_lines, self.stop_epoch)
+        self._place("best", self.best_epoch)
+        self._place("stop", self.stop_epoch)
         self.hide_crosshair()
         self._refollow()
         self.flush()
@@ -574,25 +663,27 @@ class LiveCurvesWidget(QWidget):
         return out.getvalue()
 
     # -- drawing -------------------------------------------------------------------
-    def _follow_data(self) -> None:
-        """Grow each plot's range in 1-2-5 steps to hold all of its points."""
+    def _follow_data(self, plots) -> None:
+        """Grow each plot's range in 1-2-5 steps to hold all of its points
+        (read from the points handed to the curves: few, and the extremes)."""
         runs = self.visible_runs()
         steps = COARSE if self.streaming else FINE
-        for plot, keys in ((self.loss_plot, LOSS_KEYS), (self.acc_plot, ACC_KEYS)):
+        for plot in plots:
             if plot not in self._following:
                 continue
+            keys = self._keys_of(plot)
             xmax = 0.0
             ys = []
             for run in runs:
                 for key in keys:
-                    x, y = run.view(key, self.axis)
+                    x, y = self._shown.get((run.key, key), _NONE)
                     if len(x):
                         xmax = max(xmax, float(x[-1]))
                         ys.append((run.key, key, y))
             if plot is self.acc_plot:
                 y_range = (0.0, 1.0)
             elif self._log:
-                y_range = _decades([y for _, _, y in ys])
+                y_range = decades([y for _, _, y in ys])
             else:
                 y_range = (0.0, nice_ceiling(self._top(ys), steps))
             x_top = nice_ceiling(xmax) if self.streaming or xmax <= 0 else xmax
@@ -600,53 +691,93 @@ class LiveCurvesWidget(QWidget):
             if want != self._ranges[plot]:
                 self._ranges[plot] = want
                 plot.setRange(xRange=(0, want[0]), yRange=y_range, padding=0.02)
+                # now, not when painting: moved then, the curves were
+                # painted a second time
+                plot.getViewBox().updateMatrix()
 
     def _top(self, ys) -> float:
         # a finished run's top is worked out once, not on every redraw
         top = 0.0
         for run_key, key, y in ys:
+            made_from = self._made_from.get((run_key, key))
             cached = self._tops.get((run_key, key))
-            if cached is None or cached[0] != len(y):
-                cached = (len(y), robust_top([y]))
+            if cached is None or cached[0] != made_from:
+                cached = (made_from, robust_top([y]))
                 self._tops[(run_key, key)] = cached
             top = max(top, cached[1])
         return top
 
+    def _window(self, plot):
+        """The x range whose points a zoomed plot is handed: its view, and a
+        view's width either side."""
+        if plot in self._following:
+            return None
+        x0, x1 = plot.viewRange()[0]
+        return (x0 - (x1 - x0), x1 + (x1 - x0))
+
     def flush(self) -> None:
         """Draw the points received since the last redraw."""
         self._redraw.stop()
+        self._then.stop()
+        self._draw(self._plots())
+        self._space()
+
+    def _draw_loss(self) -> None:
+        self._draw((self.loss_plot,))
+        self._then.start()
+
+    def _draw_accuracy(self) -> None:
+        self._draw((self.acc_plot,))
+        self._space()
+
+    def _draw(self, plots) -> None:
         if not self.isVisible():
             return  # showEvent draws them
         t0 = time.perf_counter()
+        windows = {plot: self._window(plot) for plot in plots}
+        fresh = []
         drawn = set()
         for key, series in self._stale:
+            plot = self.loss_plot if series in LOSS_KEYS else self.acc_plot
             run = self.runs[key]
-            if not run.visible:
-                continue  # drawn when it is shown again
-            x, y = run.view(series, self.axis)
+            if plot not in windows or not run.visible:
+                continue  # in its plot's turn; a hidden run's when it shows
+            drawn.add((key, series))
+            made_from = (run.version, run.series[series].n, self.axis, windows[plot])
+            if self._made_from.get((key, series)) != made_from:
+                self._made_from[(key, series)] = made_from
+                self._shown[(key, series)] = run.display(
+                    series, self.axis, windows[plot]
+                )
+            fresh.append((key, series))
+        self._stale -= drawn
+        self._update_legends(plots)
+        # Ranges first: a curve handed its points and then moved to another
+        # range would work out its picture twice.
+        self._follow_data(plots)
+        for key, series in fresh:
             item = self._items[key][series]
             if series != "step_loss":
-                wanted = len(x) <= MAX_MARKERS and key == self.focus_key
+                wanted = (
+                    self.runs[key].series[series].n <= MAX_MARKERS
+                    and key == self.focus_key
+                )
                 if wanted != (item.opts["symbol"] is not None):
                     item.setSymbol("o" if wanted else None)
-            # Clipping and downsampling pay off for long curves only; on a
-            # short one they redo its points at every move of the view,
-            # which, with many runs shown, added up to 50 ms a move.
-            long = len(x) > LONG_CURVE
-            if long != item.opts["clipToView"]:
-                item.setClipToView(long)
-                item.setDownsampling(auto=long)
-            item.setData(x, y)
-            drawn.add((key, series))
-        self._stale -= drawn
-        self._update_legends()
-        self._follow_data()
-        if self.best_epoch or self.stop_epoch:
+            made_from = self._made_from[(key, series)]
+            if self._handed.get((key, series)) != made_from:
+                self._handed[(key, series)] = made_from
+                item.setData(*self._shown[(key, series)])
+        if self.loss_plot in plots and (self.best_epoch or self.stop_epoch):
             # an epoch's place on the step or time axis may only now be known
-            self._place(self._best_lines, self.best_epoch)
-            self._place(self._stop_lines, self.stop_epoch)
-        # This redraw's updates, plus every paint since the last one.
-        cost = time.perf_counter() - t0
+            self._place("best", self.best_epoch)
+            self._place("stop", self.stop_epoch)
+        self._cost += time.perf_counter() - t0
+
+    def _space(self) -> None:
+        """Space the timed redraws by what drawing took: the updates since
+        the last spacing, plus every paint."""
+        cost, self._cost = self._cost, 0.0
         for plot in self._plots():
             cost += plot.paint_seconds
             plot.paint_seconds = 0.0
@@ -673,46 +804,75 @@ class LiveCurvesWidget(QWidget):
         runs = self.visible_runs()
         if not runs:
             return ()
-        keys = [("val", KEY_COLOR, "validation"), ("train", KEY_COLOR, "train")]
-        if plot is self.loss_plot and any(r.has_steps for r in runs):
-            keys.append(("step", KEY_COLOR, "per step"))
+        keys = self._key_entries(plot, any(r.has_steps for r in runs))
         if len(runs) == 1 and runs[0].name == "Current run":
-            return tuple(keys)
+            return keys
         # several columns keep a long legend off the curves; runs start a row
         columns = self._legend_columns(len(keys) + len(runs))
-        pad = [("none", None, "")] * (-len(keys) % columns)
-        return tuple(keys + pad + [("run", r.color, r.name) for r in runs])
+        pad = (("none", None, ""),) * (-len(keys) % columns)
+        return keys + pad + tuple(("run", r.color, r.name) for r in runs)
+
+    def _key_entries(self, plot, steps: bool) -> tuple:
+        """Which line style is which split."""
+        keys = (("val", KEY_COLOR, "validation"), ("train", KEY_COLOR, "train"))
+        if plot is self.loss_plot and steps:
+            keys += (("step", KEY_COLOR, "per step"),)
+        return keys
 
     @staticmethod
     def _legend_columns(entries: int) -> int:
         return 1 if entries <= 5 else 2 if entries <= 10 else 3
 
-    def _update_legends(self) -> None:
-        for plot, legend in self._legends.items():
+    def _update_legends(self, plots=None) -> None:
+        for plot in plots or self._plots():
+            legend = self._legends[plot]
             entries = self._legend_entries(plot)
+            if not entries:
+                # hidden, not emptied: the next run most likely brings the
+                # same entries back, and each new entry costs a layout pass
+                if plot not in self._legend_hidden:
+                    self._legend_hidden.add(plot)
+                    legend.hide()
+                continue
             shown = self._legend_shown.get(plot, ())
-            if entries == shown:
-                continue
-            self._legend_shown[plot] = entries
-            looks = [e[:2] for e in entries]
-            columns = self._legend_columns(sum(1 for e in entries if e[0] != "none"))
-            if (
-                columns == legend.columnCount
-                and len(shown) <= len(entries)
-                and looks[: len(shown)] == [e[:2] for e in shown]
-            ):
-                # the usual change, a run that came or was renamed: each new
-                # entry costs a layout pass, so the others are kept
-                for (_, label), old, new in zip(legend.items, shown, entries):
-                    if old[2] != new[2]:
-                        label.setText(new[2])
-                for style, color, text in entries[len(shown) :]:
-                    legend.addItem(self._sample(style, color), text)
-                continue
+            if entries != shown:
+                self._legend_shown[plot] = entries
+                self._edit_legend(legend, shown, entries)
+            if plot in self._legend_hidden:
+                self._legend_hidden.discard(plot)
+                legend.show()
+
+    def _edit_legend(self, legend, shown: tuple, entries: tuple) -> None:
+        """Make the legend show entries instead of shown, keeping the entries
+        that look the same (only their text may change)."""
+        columns = self._legend_columns(sum(1 for e in entries if e[0] != "none"))
+        if columns != legend.columnCount:
             legend.clear()
             legend.setColumnCount(columns)
-            for style, color, text in entries:
-                legend.addItem(self._sample(style, color), text)
+            shown = ()
+        keep = 0
+        for old, new in zip(shown, entries):
+            if old[:2] != new[:2]:
+                break
+            keep += 1
+        scene = legend.scene()
+        for sample, label in reversed(legend.items[keep:]):
+            # from the end, so the grid's rows go with them
+            for widget in (label, sample):
+                legend.layout.removeItem(widget)
+                if scene is not None:
+                    scene.removeItem(widget)
+        del legend.items[keep:]
+        legend.rowCount = max(1, math.ceil(keep / columns))
+        renamed = False
+        for (_, label), old, new in zip(legend.items, shown, entries):
+            if old[2] != new[2]:
+                label.setText(new[2])
+                renamed = True
+        for style, color, text in entries[keep:]:
+            legend.addItem(self._sample(style, color), text)
+        if renamed or len(entries) < len(shown):
+            legend.updateSize()
 
     def _sample(self, style: str, color) -> pg.PlotDataItem:
         """A line for a legend entry, drawn in no plot (made once per look)."""
@@ -731,6 +891,8 @@ class LiveCurvesWidget(QWidget):
     def legend_names(self, which: str = "loss") -> list[str]:
         self._update_legends()
         plot = self.loss_plot if which == "loss" else self.acc_plot
+        if plot in self._legend_hidden:
+            return []
         return [label.text for _, label in self._legends[plot].items if label.text]
 
     # -- crosshair (run_crosshair.py) -------------------------------------------

@@ -4,7 +4,9 @@ values at that x.
 
 It moves at most CROSSHAIR_HZ times a second and only moves a line, a few
 dots and a label: no curve is handed new data for it, so hovering costs the
-training thread next to nothing.
+training thread next to nothing. Its items are in the plots only while it is
+shown: every item in a plot, hidden or not, is told of each move of the view,
+and a text item then makes a dozen Qt calls (each lets go of Python's lock).
 """
 
 from __future__ import annotations
@@ -31,28 +33,11 @@ class Crosshair(QObject):
     def __init__(self, curves):
         super().__init__(curves)
         self.curves = curves  # a LiveCurvesWidget
-        self.lines = {}
+        self.lines = {}  # made when first shown
         self.readouts = {}
         self.dots = {}  # the points whose values the readout gives
+        self._in_plots = False
         for plot in (curves.loss_plot, curves.acc_plot):
-            line = pg.InfiniteLine(
-                angle=90, movable=False, pen=pg.mkPen((60, 60, 60, 160), width=1)
-            )
-            line.setZValue(20)
-            text = pg.TextItem(
-                anchor=(0, 0),
-                fill=pg.mkBrush(255, 255, 255, 225),
-                border=pg.mkPen((150, 150, 150)),
-            )
-            text.setZValue(30)
-            dots = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1))
-            dots.setZValue(25)
-            for item in (line, text, dots):
-                item.hide()
-                plot.addItem(item, ignoreBounds=True)
-            self.lines[plot] = line
-            self.readouts[plot] = text
-            self.dots[plot] = dots
             plot.scene().sigMouseMoved.connect(lambda pos, p=plot: self.hovered(p, pos))
             plot.on_leave = self.hide
         self._hover = None
@@ -78,9 +63,39 @@ class Crosshair(QObject):
             return
         self.show(plot, box.mapSceneToView(pos).x())
 
+    def _make(self) -> None:
+        for plot in (self.curves.loss_plot, self.curves.acc_plot):
+            line = pg.InfiniteLine(
+                angle=90, movable=False, pen=pg.mkPen((60, 60, 60, 160), width=1)
+            )
+            line.setZValue(20)
+            text = pg.TextItem(
+                anchor=(0, 0),
+                fill=pg.mkBrush(255, 255, 255, 225),
+                border=pg.mkPen((150, 150, 150)),
+            )
+            text.setZValue(30)
+            dots = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1))
+            dots.setZValue(25)
+            for item in (line, text, dots):
+                item.hide()
+            self.lines[plot] = line
+            self.readouts[plot] = text
+            self.dots[plot] = dots
+
+    def _items(self, plot):
+        return (self.lines[plot], self.readouts[plot], self.dots[plot])
+
     def show(self, plot, x: float) -> None:
         """The line at x on both plots, and this plot's values there."""
         self.x = x
+        if not self.lines:
+            self._make()
+        if not self._in_plots:
+            self._in_plots = True
+            for each in self.lines:
+                for item in self._items(each):
+                    each.addItem(item, ignoreBounds=True)
         for line in self.lines.values():
             line.setPos(x)
             line.show()
@@ -115,13 +130,19 @@ class Crosshair(QObject):
         self._hover = None
         self._timer.stop()
         self.x = None
-        for items in (self.lines, self.readouts, self.dots):
-            for item in items.values():
+        if not self._in_plots:
+            return
+        self._in_plots = False
+        for plot in self.lines:
+            for item in self._items(plot):
                 item.hide()
+                plot.removeItem(item)
 
     def text(self, plot) -> str:
-        readout = self.readouts[plot]
-        return readout.textItem.toPlainText() if readout.isVisible() else ""
+        readout = self.readouts.get(plot)
+        if readout is None or not self._in_plots or not readout.isVisible():
+            return ""
+        return readout.textItem.toPlainText()
 
     def values_at(self, plot, x: float) -> list[tuple]:
         """(run name, colour, [(series label, y, point x, point y), ...]) for

@@ -5,6 +5,11 @@ plots other columns: nothing is rebuilt. Arrays grow by doubling; a live run
 appends its new points and smooths only those. Runs saved before the project
 kept steps and times have no x on those axes: their points are left out
 there rather than drawn at a made-up place.
+
+A plot is handed at most MAX_DRAWN points of a curve, however long the run
+(see Decimator): the window's thread shares Python's lock with training, and
+numpy lets go of the lock (and then waits to get it back) on every operation
+over more than ~500 elements, which a plot's redraw makes dozens of.
 """
 
 from __future__ import annotations
@@ -36,6 +41,86 @@ NAMES = {
     "val_acc": "accuracy: validation",
 }
 _Y = 3  # the row of y in a Track's block; rows 0-2 are the x axes
+# Points of one curve handed to a plot: up to half as many buckets as a plot
+# is wide, each drawn by its lowest and highest point, so spikes stay. At 500
+# no numpy operation on them lets go of Python's lock (see the docstring).
+MAX_DRAWN = 500
+
+
+class Decimator:
+    """Which points of a growing series to draw: all of a short one; of a
+    long one, the lowest and the highest point of each bucket of `size`
+    consecutive points, at most `limit` points in all.
+
+    Buckets double in size as the series grows (two neighbours merge into
+    one), so the points drawn stay between a half and all of the limit, and
+    only points new since the last call are looked at: a 200,000-point run
+    costs each redraw what a 500-point one does. The values of points already
+    seen must not change (a series only grows, or is reset).
+    """
+
+    def __init__(self, limit: int = MAX_DRAWN):
+        self.half = max(1, limit // 2)  # buckets at most
+        self.limit = 2 * self.half
+        self.reset()
+
+    def reset(self) -> None:
+        self.size = 1  # points per bucket; 1: every point is drawn
+        self.buckets = 0  # full buckets
+        self._low = np.empty(self.half, dtype=np.intp)
+        self._high = np.empty(self.half, dtype=np.intp)
+
+    def indices(self, y: np.ndarray) -> np.ndarray | None:
+        """The points to draw of y (the whole series so far), in order;
+        None: all of them."""
+        n = len(y)
+        if n < self.buckets * self.size:  # shrank: it was cleared
+            self.reset()
+        if self.size == 1 and n <= self.limit:
+            return None
+        while -(-n // self.size) > self.half:
+            self._merge(y)
+        full = n // self.size
+        if full > self.buckets:
+            start, stop = self.buckets * self.size, full * self.size
+            block = y[start:stop].reshape(-1, self.size)
+            base = np.arange(start, stop, self.size)
+            self._low[self.buckets : full] = base + block.argmin(axis=1)
+            self._high[self.buckets : full] = base + block.argmax(axis=1)
+            self.buckets = full
+        low, high = self._low[:full], self._high[:full]
+        tail = n - full * self.size
+        out = np.empty(2 * full + (2 if tail else 0), dtype=np.intp)
+        # each bucket's two points in the order they came, so the line runs on
+        out[0 : 2 * full : 2] = np.minimum(low, high)
+        out[1 : 2 * full : 2] = np.maximum(low, high)
+        if tail:
+            rest = y[n - tail :]
+            i, j = int(rest.argmin()), int(rest.argmax())
+            out[-2:] = (n - tail + min(i, j), n - tail + max(i, j))
+        return out
+
+    def _merge(self, y: np.ndarray) -> None:
+        """Each two neighbouring buckets into one; an odd last one goes back
+        to the points not yet in a full bucket."""
+        m = self.buckets // 2
+        low_a, low_b = self._low[0 : 2 * m : 2], self._low[1 : 2 * m : 2]
+        high_a, high_b = self._high[0 : 2 * m : 2], self._high[1 : 2 * m : 2]
+        low = np.where(y[low_b] < y[low_a], low_b, low_a)
+        high = np.where(y[high_b] > y[high_a], high_b, high_a)
+        self._low[:m] = low
+        self._high[:m] = high
+        self.buckets = m
+        self.size *= 2
+
+
+def thinned(x: np.ndarray, y: np.ndarray, decimator: Decimator | None = None):
+    """(x, y) with at most the decimator's limit of points, keeping each
+    bucket's extremes; a fresh decimator (a one-off) unless one is given."""
+    idx = (decimator or Decimator()).indices(y)
+    if idx is None:
+        return x, y
+    return x[idx], y[idx]
 
 
 class Track:
@@ -86,6 +171,30 @@ class Track:
             return self.x(axis), self.y
         return self.x(axis)[keep], self.y[keep]
 
+    def display(self, axis: str, decimator: Decimator, x_range=None, y=None):
+        """(x, y) to hand a plot: at most MAX_DRAWN points that draw like all
+        of them, of the whole curve (the decimator keeps up with it) or, given
+        an x range (a zoomed plot), of the points in it and one either side,
+        so the line reaches the edges. y: values to draw instead of the
+        track's own (smoothed ones)."""
+        y = self.y if y is None else y
+        keep = self.mask(axis)
+        if x_range is None:
+            x = self.x(axis)
+            idx = decimator.indices(y)
+            if idx is not None:
+                x, y = x[idx], y[idx]
+            if keep is not None:
+                finite = np.isfinite(x)
+                x, y = x[finite], y[finite]
+            return x, y
+        x = self.x(axis)
+        if keep is not None:
+            x, y = x[keep], y[keep]
+        start = max(0, int(np.searchsorted(x, x_range[0], "left")) - 1)
+        stop = min(len(x), int(np.searchsorted(x, x_range[1], "right")) + 1)
+        return thinned(x[start:stop], y[start:stop])
+
 
 class RunTrack:
     """Every curve of one run, raw and smoothed."""
@@ -99,6 +208,9 @@ class RunTrack:
         self.smoothing = 0.0
         self._smoothed = {k: np.empty(0) for k in SERIES}
         self._smoothers = {k: Smoother() for k in SERIES}
+        self._decimators = {k: Decimator() for k in SERIES}
+        # goes up when points already drawn change (cleared, smoothed anew)
+        self.version = 0
 
     @property
     def has_steps(self) -> bool:
@@ -109,9 +221,11 @@ class RunTrack:
         return self.series["val_acc"].n > 0
 
     def clear(self) -> None:
+        self.version += 1
         for key, track in self.series.items():
             track.clear()
             self._smoothers[key].reset()
+            self._decimators[key].reset()
 
     # -- filling -----------------------------------------------------------------------
     def add_steps(self, steps) -> None:
@@ -160,9 +274,11 @@ class RunTrack:
     # -- reading -----------------------------------------------------------------------
     def set_smoothing(self, weight: float) -> None:
         self.smoothing = weight
+        self.version += 1
         for key, track in self.series.items():
             smoother = self._smoothers[key] = Smoother(weight)
             self._smoothed[key] = smoother.extend(track.y) if weight else np.empty(0)
+            self._decimators[key].reset()  # it picked points of other values
 
     def shown_y(self, key: str) -> np.ndarray:
         """The y values as drawn: smoothed when smoothing is on."""
@@ -179,6 +295,13 @@ class RunTrack:
         if keep is None:
             return track.x(axis), y
         return track.x(axis)[keep], y[keep]
+
+    def display(self, key: str, axis: str, x_range=None):
+        """(x, y) to hand a plot (see Track.display), smoothed when
+        smoothing is on."""
+        return self.series[key].display(
+            axis, self._decimators[key], x_range, self.shown_y(key)
+        )
 
     def epoch_x(self, epoch: int, axis: str) -> float | None:
         """Where an epoch's end lies on an axis (None: not known there)."""
