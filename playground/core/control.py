@@ -14,6 +14,8 @@ class RunControl:
         self._running.set()
         self._snapshot = threading.Event()
         self._step = threading.Event()
+        self._free = threading.Event()  # cleared while the driver draws
+        self._free.set()
         # Inputs the next snapshots report activations for (e.g. a grid over
         # the input plane, or one chosen image); None means a few validation
         # examples. Replaced whole from any thread: the trainer reads it once
@@ -45,6 +47,23 @@ class RunControl:
             self._step.clear()
             return True
         return False
+
+    def hold(self) -> None:
+        """Ask the trainer to wait at the next batch boundary. A window drawing
+        pictures shares Python's lock with the trainer; held, a redraw takes
+        its own few milliseconds instead of ten times that."""
+        self._free.clear()
+
+    def release(self) -> None:
+        self._free.set()
+
+    @property
+    def held(self) -> bool:
+        return not self._free.is_set()
+
+    def wait_while_held(self, limit_s: float = 0.1) -> None:
+        """Wait for release(), at most limit_s: a forgotten hold only slows."""
+        self._free.wait(limit_s)
 
     @property
     def stop_requested(self) -> bool:

@@ -284,6 +284,8 @@ class Trainer:
             epoch_loss_sum = 0.0
             epoch_examples = 0
             for b in range(steps_per_epoch):
+                if control.held:
+                    control.wait_while_held()
                 if control.paused:
                     yield Paused(step)
                     t_pause = time.perf_counter()

@@ -14,6 +14,7 @@ Threading contract:
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import time
 import traceback
@@ -209,6 +210,22 @@ class TrainingEngine(QObject):
             self._stepping = True
             self._control.step_once()
             self._set_state("running")
+
+    @contextlib.contextmanager
+    def holding(self):
+        """Training waits at its next batch while the window draws inside this
+        block (at most 0.1 s): drawing and training otherwise take turns at
+        Python's lock every fraction of a millisecond, and a redraw costs
+        several times its own time."""
+        control = self._control if self._state == "running" else None
+        if control is None:
+            yield
+            return
+        control.hold()
+        try:
+            yield
+        finally:
+            control.release()
 
     def request_snapshot(self) -> None:
         if self._control:

@@ -35,7 +35,7 @@ from playground.gui.session import Session
 from playground.gui.tabs.builder_tab import NetworkBuilderTab
 from playground.gui.tabs.curves_tab import TrainingCurvesTab
 from playground.gui.tabs.placeholder_tab import PLACEHOLDERS, PlaceholderTab
-from playground.gui.widgets.throttle import LatestOnly
+from playground.gui.widgets.throttle import LatestOnly, set_drawing_hold
 
 TAB_TITLES = (
     "Network builder",
@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.resize(1200, 780)
         self.session = Session(self)
         self.engine = TrainingEngine(self)
+        set_drawing_hold(self.engine.holding)
         self.torch_info: dict = {}
         self._last_epoch = None
         self._total_epochs = 0

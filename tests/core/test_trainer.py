@@ -501,3 +501,28 @@ def test_every_epoch_reports_the_validation_confusion_matrix():
     regression = get_dataset("plane", points=100)
     events, _ = run(mlp((2,), [4], 1), regression, epochs=1)
     assert epochs_of(events)[0].confusion is None
+
+
+def test_a_held_run_waits_at_the_next_batch_and_goes_on_when_released():
+    ds = get_dataset("circle", points=200, seed=0)
+    control = RunControl()
+    events = []
+
+    def consume():
+        events.extend(Trainer(default_spec(), ds, TrainingSettings(epochs=1000, log_every=1)).run(control))
+
+    worker = threading.Thread(target=consume)
+    worker.start()
+    while not any(isinstance(e, StepMetrics) for e in events):
+        time.sleep(0.01)
+    control.hold()
+    time.sleep(0.03)  # let it reach a batch boundary
+    steps = len([e for e in events if isinstance(e, StepMetrics)])
+    time.sleep(0.05)  # within the 0.1 s limit it makes no progress
+    assert len([e for e in events if isinstance(e, StepMetrics)]) == steps
+    control.release()
+    time.sleep(0.05)
+    assert len([e for e in events if isinstance(e, StepMetrics)]) > steps
+    control.stop()
+    worker.join(10)
+    assert isinstance(events[-1], Stopped)

@@ -56,6 +56,7 @@ from playground.gui.widgets.run_tracks import (
     SERIES,
     RunTrack,
 )
+from playground.gui.widgets.throttle import drawing
 
 BEST_COLOR = (46, 125, 50)
 STOP_COLOR = (198, 40, 40)
@@ -170,7 +171,8 @@ class _TimedPlotWidget(pg.PlotWidget):
 
     def paintEvent(self, event):
         t0 = time.perf_counter()
-        super().paintEvent(event)
+        with drawing():
+            super().paintEvent(event)
         self.paint_seconds += time.perf_counter() - t0
 
     def leaveEvent(self, event):
@@ -733,6 +735,10 @@ class LiveCurvesWidget(QWidget):
     def _draw(self, plots) -> None:
         if not self.isVisible():
             return  # showEvent draws them
+        with drawing():
+            self._draw_now(plots)
+
+    def _draw_now(self, plots) -> None:
         t0 = time.perf_counter()
         windows = {plot: self._window(plot) for plot in plots}
         fresh = []

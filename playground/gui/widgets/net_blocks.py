@@ -35,6 +35,7 @@ from playground.gui.widgets.net_paint import (
     show_tooltip,
     small_font,
 )
+from playground.gui.widgets.throttle import drawing
 
 MAX_MAPS = 16  # feature maps kept per layer; more would not fit a row anyway
 THUMB = 40.0
@@ -166,6 +167,10 @@ class BlockCanvas(QWidget):
 
     # -- painting ----------------------------------------------------------------------
     def paintEvent(self, event):
+        with drawing():
+            self._paint(event)
+
+    def _paint(self, event):
         start = time.perf_counter()
         self.paint_count += 1
         p = QPainter(self)

@@ -43,6 +43,7 @@ from playground.gui.widgets.net_paint import (
     show_tooltip,
     small_font,
 )
+from playground.gui.widgets.throttle import drawing
 
 HEAT_UPSAMPLE = 4  # 50 grid points -> 200 pixels: smooth at any panel size
 WIDTH_FULL = 3.0  # |weight| drawn at full width; larger ones saturate
@@ -267,6 +268,10 @@ class GraphCanvas(QWidget):
 
     # -- painting ----------------------------------------------------------------------
     def paintEvent(self, event):
+        with drawing():
+            self._paint(event)
+
+    def _paint(self, event):
         start = time.perf_counter()
         self.paint_count += 1
         p = QPainter(self)

@@ -77,6 +77,7 @@ from playground.gui.widgets.net_blocks import (
 from playground.gui.widgets.net_forward import layer_outputs
 from playground.gui.widgets.net_graph import HEAT_UPSAMPLE, GraphCanvas
 from playground.gui.widgets.net_structure import shape_text, stages, unit_layers
+from playground.gui.widgets.throttle import drawing
 
 MAX_HZ = 5  # pictures a second while training: smooth enough, cheap enough
 # Share of the time spent on pictures while snapshots stream in: a network
@@ -336,7 +337,8 @@ class NetworkViewWidget(QWidget):
             acts = None
         self._activations = acts
         self._step_text = f"step {snapshot.step:,} · epoch {snapshot.epoch:.1f}"
-        self._present()
+        with drawing():
+            self._present()
 
     def show_weights(self, state_dict) -> None:
         self._pending = None

@@ -6,6 +6,8 @@ costs the window's thread time that training needs (it shares Python's lock).
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QObject, QTimer, Slot
 
 
@@ -35,3 +37,23 @@ class LatestOnly(QObject):
     def cancel(self) -> None:
         self._timer.stop()
         self._args = None
+
+
+_hold = None
+
+
+def set_drawing_hold(hold) -> None:
+    """Register the context manager (the engine's `holding`) that pauses
+    training while a view draws; None removes it."""
+    global _hold
+    _hold = hold
+
+
+@contextlib.contextmanager
+def drawing():
+    """Around a view's expensive redraw: training waits meanwhile."""
+    if _hold is None:
+        yield
+        return
+    with _hold():
+        yield
