@@ -35,7 +35,10 @@ def main(out_dir="docs/screenshots") -> int:
     session, builder = window.session, window.builder_tab
 
     def save(name):
-        app.processEvents()
+        # views redraw a few times a second: let the last redraw happen
+        wait = QEventLoop()
+        QTimer.singleShot(700, wait.quit)
+        wait.exec()
         window.grab().save(str(out / f"{name}.png"))
 
     def train(epochs, stay=True, live_shot=None):
@@ -75,6 +78,7 @@ def main(out_dir="docs/screenshots") -> int:
     window.tabs.setCurrentWidget(window.curves_tab)
     save("curves")
     builder.apply_template("tfp-default")
+    session.delete_runs(list(session.project.runs))
     for rate in (0.003, 0.03, 0.3):
         session.set_settings(session.settings.replace(learning_rate=rate, optimizer="sgd"))
         train(150, stay=False)
