@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.core.compat import CompatibilityError, check_compatible
 from playground.core.datasets import DatasetError
 from playground.core.layers import CATALOGUE
 from playground.core.memory import format_bytes
@@ -592,22 +593,14 @@ class NetworkBuilderTab(QWidget):
         ds, _ = self._dataset()
         if ds is None:
             return
-        summary = self.session.summary
         spec = self.session.spec
         # A new dataset (or another feature set) usually means another input
         # size: follow it, as one undoable step, when the network no longer fits.
-        if (
-            summary is None
-            or tuple(spec.input_shape) != tuple(ds.input_shape)
-            or (
-                summary.output_shape != (ds.output_size,)
-                and not (
-                    ds.task == "classification"
-                    and ds.output_size == 2
-                    and summary.output_shape == (1,)
-                )
-            )
-        ):
+        try:
+            if self.session.summary is None:
+                raise CompatibilityError("the network's shapes are unknown")
+            check_compatible(spec, ds, self.session.settings.loss, self.session.summary)
+        except CompatibilityError:
             self.edit(
                 adapt_to_dataset(spec, ds.input_shape, ds.output_size), "Fit to dataset"
             )
