@@ -20,7 +20,7 @@ def resolve_device(name: str = "auto") -> str:
     if name == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
             "device cuda was asked for, but no CUDA GPU is available to this "
-            "PyTorch build; use --device cpu or auto"
+            "PyTorch build: choose the device cpu or auto"
         )
     if name == "mps":
         mps = getattr(torch.backends, "mps", None)

@@ -12,6 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -325,10 +327,20 @@ class MainWindow(QMainWindow):
         for name, available in (("cuda", info["cuda"]), ("mps", "MPS" in info["device"])):
             item = model.item(self.device_choice.findData(name))
             item.setEnabled(bool(available))
+            self.builder_tab.hyper_panel.set_device_available(name, available)
 
     # -- training ----------------------------------------------------------------
     @Slot()
     def train_or_pause(self):
+        # The Space shortcut would otherwise take the key from the focused
+        # check box, button or list box, which a keyboard user toggles with it.
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QAbstractButton) and focus.isEnabled():
+            focus.animateClick()
+            return
+        if isinstance(focus, QComboBox) and focus.isEnabled():
+            focus.showPopup()
+            return
         state = self.engine.state
         if state == "idle":
             self.train()
@@ -390,7 +402,8 @@ class MainWindow(QMainWindow):
         self._show_step(steps[-1])
 
     def _show_step_now(self, last):
-        self.loss_label.setText(f"Loss {last.loss:.4f}")
+        # Significant digits: a well-fitted spiral's 3e-5 read "0.0000".
+        self.loss_label.setText(f"Loss {last.loss:.4g}")
         self.speed_label.setText(f"{last.examples_per_second:,.0f} examples/s")
 
     @Slot(list)

@@ -41,3 +41,19 @@ def clear_recent_files() -> None:
     prefs = preferences()
     prefs.setValue("recent_files", [])
     prefs.sync()
+
+
+def dropout_default() -> float:
+    """The drop probability a new Dropout layer starts with (kept between
+    sessions: it is a habit of the user, not part of a project)."""
+    try:
+        value = float(preferences().value("dropout_default", 0.5))
+    except (TypeError, ValueError):
+        return 0.5
+    return min(max(value, 0.0), 0.95)
+
+
+def set_dropout_default(value: float) -> None:
+    prefs = preferences()
+    prefs.setValue("dropout_default", float(value))
+    prefs.sync()

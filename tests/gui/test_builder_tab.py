@@ -4,7 +4,7 @@ and training panels, single steps and the keyboard."""
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QSpinBox
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QSpinBox
 
 from playground.core.spec import LayerSpec
 from playground.core.templates import TEMPLATES
@@ -146,8 +146,37 @@ def test_each_template_opens_ready_to_train(qtbot, window):
         assert window.session.project.dataset_name == t.dataset
         assert window.session.spec.name == t.spec().name
         assert window.train_action.isEnabled(), (key, window.session.problem)
-    tab.undo()  # the network comes back; the dataset stays
-    assert window.session.spec.name == TEMPLATES["small-vgg"].spec().name
+    keys = list(TEMPLATES)
+    tab.undo()  # the previous template comes back whole: network, data, settings
+    previous = TEMPLATES[keys[-2]]
+    assert window.session.spec.name == previous.spec().name
+    assert window.session.project.dataset_name == previous.dataset
+    assert window.train_action.isEnabled(), window.session.problem
+    tab.redo()
+    assert window.session.project.dataset_name == t.dataset
+    assert window.train_action.isEnabled(), window.session.problem
+
+
+def test_undoing_the_first_template_restores_data_and_settings(qtbot, window):
+    tab, session = window.builder_tab, window.session
+    before = (session.project.dataset_name, session.settings, session.spec)
+    tab.apply_template("lenet5")
+    assert session.project.dataset_name == "digits"
+    tab.undo()
+    assert (session.project.dataset_name, session.settings, session.spec) == before
+    assert window.train_action.isEnabled(), session.problem
+
+
+def test_undoing_a_fit_to_a_new_dataset_brings_the_old_dataset_back(qtbot, window):
+    tab, session = window.builder_tab, window.session
+    before = (session.project.dataset_name, session.spec)
+    panel = tab.data_panel
+    panel.choice.setCurrentIndex(panel.choice.findData("iris"))
+    assert session.project.dataset_name == "iris"
+    assert session.spec.input_shape == (4,) or list(session.spec.input_shape) == [4]
+    tab.undo()
+    assert (session.project.dataset_name, session.spec) == before
+    assert window.train_action.isEnabled(), session.problem
 
 
 def test_data_panel_features_preview_and_import_choice(qtbot, window):
@@ -219,6 +248,17 @@ def test_space_trains_pauses_and_resumes(qtbot, window):
     assert window.engine.state == "running"
     qtbot.keyClick(window.tabs, Qt.Key_Escape)
     qtbot.waitUntil(lambda: window.engine.state == "idle", timeout=10_000)
+
+
+def test_space_on_a_focused_check_box_toggles_it_and_does_not_train(qtbot, window):
+    box = window.builder_tab.view.show_test
+    window.activateWindow()
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    before = box.isChecked()
+    qtbot.keyClick(box, Qt.Key_Space)
+    qtbot.waitUntil(lambda: box.isChecked() != before)
+    assert window.engine.state == "idle"
 
 
 def test_layout_and_last_project_come_back(qtbot, window, tmp_path):
@@ -345,3 +385,31 @@ def test_import_a_csv_from_the_data_panel(qtbot, window, tmp_path, monkeypatch):
     assert panel.choice.currentText() == "Your data: mine.csv"
     assert panel.preview.currentWidget() is panel.table
     assert window.session.spec.input_shape == (2,) and window.session.can_train
+
+
+def test_training_panel_greys_out_devices_pytorch_cannot_use(qtbot, window):
+    with qtbot.waitSignal(window.torch_loader.loaded, timeout=30_000):
+        window.torch_loader.start()
+    cuda = window.torch_info["cuda"]
+    for box in (window.device_choice, window.builder_tab.hyper_panel.editors["device"]):
+        item = box.model().item(box.findData("cuda"))
+        assert item.isEnabled() == bool(cuda)
+        assert box.model().item(box.findData("cpu")).isEnabled()
+
+
+def test_activations_with_settings_show_their_formula_too(qtbot, window):
+    tab = window.builder_tab
+    tab.edit(window.session.spec.insert_layer(1, LayerSpec("LeakyReLU")), "add")
+    tab.layer_list.select_path("1")
+    formula = tab.properties.findChild(QLabel, "layerFormula")
+    assert formula is not None and "negative_slope" in formula.text()
+    assert "negative_slope" in tab.properties.editors
+
+
+def test_the_dropout_default_is_kept_between_sessions(qtbot, window):
+    from playground.gui.widgets.hyperparameters_panel import HyperparametersPanel
+
+    window.builder_tab.hyper_panel.dropout.setValue(0.2)
+    panel = HyperparametersPanel()  # as the next start makes it
+    assert panel.dropout.value() == 0.2
+    panel.deleteLater()

@@ -44,19 +44,27 @@ SNAPSHOT_MS = 200  # network pictures refresh about five times a second
 
 
 class _SpecEdit(QUndoCommand):
-    """One edit of the network: the spec before and after."""
+    """One edit of the network: the spec before and after.
 
-    def __init__(self, tab, before, after, text, merge_key=None, select=None):
+    An edit that came with another dataset and settings (a template, a network
+    fitted to a newly chosen dataset) carries them too, as (dataset name,
+    options, settings) before and after: undoing only the network would leave
+    a network that does not fit its data."""
+
+    def __init__(
+        self, tab, before, after, text, merge_key=None, select=None, data=None
+    ):
         super().__init__(text)
         self.tab, self.before, self.after = tab, before, after
         self.merge_key, self.select = merge_key, select
+        self.data_before, self.data_after = data or (None, None)
         self._select_before = tab.layer_list.current_path()
 
     def redo(self):
-        self.tab._apply(self.after, self.select)
+        self.tab._apply(self.after, self.select, self.data_after)
 
     def undo(self):
-        self.tab._apply(self.before, self._select_before)
+        self.tab._apply(self.before, self._select_before, self.data_before)
 
     def id(self):
         return 1 if self.merge_key else -1
@@ -389,17 +397,30 @@ class NetworkBuilderTab(QWidget):
             self.redo_action.setEnabled(self.undo_stack.canRedo())
 
     # -- editing -------------------------------------------------------------------
-    def edit(self, spec: NetworkSpec, text: str, merge_key=None, select=None) -> None:
-        """Apply a new spec as one undoable step."""
-        if not self._editable or spec == self.session.spec:
+    def edit(
+        self, spec: NetworkSpec, text: str, merge_key=None, select=None, data=None
+    ) -> None:
+        """Apply a new spec as one undoable step (with ``data``: the dataset
+        and settings before and after, restored with it)."""
+        if not self._editable or (spec == self.session.spec and data is None):
             return
         self.undo_stack.push(
-            _SpecEdit(self, self.session.spec, spec, text, merge_key, select)
+            _SpecEdit(self, self.session.spec, spec, text, merge_key, select, data)
         )
         self._update_actions()
 
-    def _apply(self, spec, select=None):
+    def _data_state(self):
+        p = self.session.project
+        return (p.dataset_name, dict(p.dataset_options), self.session.settings)
+
+    def _apply(self, spec, select=None, data=None):
         self._pending_select = select
+        if data is not None:
+            name, options, settings = data
+            if (name, options) != self._data_state()[:2]:
+                self.session.set_dataset(name, dict(options))
+            if settings != self.session.settings:
+                self.session.set_settings(settings)
         self.session.set_spec(spec)
 
     def undo(self):
@@ -569,15 +590,16 @@ class NetworkBuilderTab(QWidget):
         self._update_actions()
 
     def apply_template(self, key: str) -> None:
+        if not self._editable:
+            return
         t = TEMPLATES[key]
-        self.session.set_dataset(t.dataset, dict(t.dataset_options))
+        before = self._data_state()
         try:
             settings = self.session.settings.replace(**t.settings)
         except SettingsError:
-            settings = None
-        if settings is not None:
-            self.session.set_settings(settings)
-        self.edit(t.spec(), f"Template {t.title}")
+            settings = self.session.settings
+        after = (t.dataset, dict(t.dataset_options), settings)
+        self.edit(t.spec(), f"Template {t.title}", data=(before, after))
 
     @Slot()
     def fit_to_dataset(self):
@@ -589,6 +611,7 @@ class NetworkBuilderTab(QWidget):
 
     @Slot(str, dict)
     def _on_dataset_edited(self, name, options):
+        before = self._data_state()
         self.session.set_dataset(name, options)
         ds, _ = self._dataset()
         if ds is None:
@@ -602,7 +625,9 @@ class NetworkBuilderTab(QWidget):
             check_compatible(spec, ds, self.session.settings.loss, self.session.summary)
         except CompatibilityError:
             self.edit(
-                adapt_to_dataset(spec, ds.input_shape, ds.output_size), "Fit to dataset"
+                adapt_to_dataset(spec, ds.input_shape, ds.output_size),
+                "Fit to dataset",
+                data=(before, self._data_state()),
             )
 
     @Slot(dict)

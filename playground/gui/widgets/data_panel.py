@@ -92,6 +92,7 @@ class DataPanelWidget(QWidget):
         self.description.setObjectName("datasetDescription")
         self.options_form = QFormLayout()
         self.option_editors: dict[str, QWidget] = {}
+        self._options_key = None  # (dataset, option names) the editors show
         self.features_box = QWidget()
         grid = QGridLayout(self.features_box)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -179,16 +180,35 @@ class DataPanelWidget(QWidget):
         self._show_preview(dataset)
 
     def _build_options(self, info, options):
+        specs = [
+            spec
+            for spec in (info.options if info else ())
+            if spec.name != "features" and spec.kind != "path"
+        ]
+        plane = any(spec.name == "features" for spec in (info.options if info else ()))
+        key = (info.name if info else None, tuple(spec.name for spec in specs))
+        if key == self._options_key:
+            # Same dataset: update the editors in place. Rebuilding them here
+            # would delete the very spin box whose signal is being handled
+            # (a crash), and take the keyboard focus from it on every arrow key.
+            for spec in specs:
+                self._set_editor_value(
+                    self.option_editors[spec.name], options.get(spec.name, spec.default)
+                )
+        else:
+            self._options_key = key
+            self._rebuild_option_rows(specs, options)
+        self._show_features(plane, options)
+
+    def _rebuild_option_rows(self, specs, options):
         while self.options_form.rowCount():
-            self.options_form.removeRow(0)
+            row = self.options_form.takeRow(0)
+            for item in (row.labelItem, row.fieldItem):
+                if item is not None and item.widget() is not None:
+                    item.widget().hide()
+                    item.widget().deleteLater()  # may be inside its own signal
         self.option_editors = {}
-        plane = False
-        for spec in info.options if info else ():
-            if spec.name == "features":
-                plane = True
-                continue
-            if spec.kind == "path":
-                continue  # chosen with the import buttons
+        for spec in specs:
             value = options.get(spec.name, spec.default)
             editor = self._editor(spec, value)
             editor.setToolTip(spec.help)
@@ -197,6 +217,27 @@ class DataPanelWidget(QWidget):
             label.setToolTip(spec.help)
             self.options_form.addRow(label, editor)
             self.option_editors[spec.name] = editor
+
+    @staticmethod
+    def _set_editor_value(editor, value) -> None:
+        editor.blockSignals(True)
+        try:
+            if isinstance(editor, QSpinBox):
+                editor.setValue(int(value if value is not None else 0))
+            elif isinstance(editor, QDoubleSpinBox):
+                editor.setValue(float(value or 0))
+            elif isinstance(editor, QCheckBox):
+                editor.setChecked(bool(value))
+            elif isinstance(editor, QComboBox):
+                editor.setCurrentIndex(max(0, editor.findData(value)))
+            elif isinstance(editor, QLineEdit):
+                text = "" if value is None else str(value)
+                if editor.text().strip() != text:
+                    editor.setText(text)
+        finally:
+            editor.blockSignals(False)
+
+    def _show_features(self, plane, options):
         self.features_title.setVisible(plane)
         self.features_box.setVisible(plane)
         if plane:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.core.settings import DEVICES, LOSSES, OPTIMIZERS, SCHEDULES
+from playground.gui import preferences
 
 # name -> (label, tooltip)
 TIPS = {
@@ -102,7 +103,8 @@ class HyperparametersPanel(QWidget):
         self.dropout = QDoubleSpinBox()
         self.dropout.setRange(0.0, 0.95)
         self.dropout.setSingleStep(0.05)
-        self.dropout.setValue(0.5)
+        self.dropout.setValue(preferences.dropout_default())
+        self.dropout.valueChanged.connect(preferences.set_dropout_default)
         self.dropout.setObjectName("dropoutDefault")
         tip = "The drop probability a Dropout layer starts with when you add one."
         self.dropout.setToolTip(tip)
@@ -118,6 +120,14 @@ class HyperparametersPanel(QWidget):
         editor.setObjectName(f"setting_{name}")
         self.form.addRow(label, editor)
         self.editors[name] = editor
+
+    def set_device_available(self, name: str, available: bool) -> None:
+        """Grey out a device this machine's PyTorch cannot use, as the
+        toolbar's device box does."""
+        box = self.editors["device"]
+        index = box.findData(name)
+        if index >= 0:
+            box.model().item(index).setEnabled(bool(available))
 
     def _combo(self, name, choices: dict):
         w = QComboBox()

@@ -91,7 +91,10 @@ class LayerListWidget(QTreeWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        # Sized to the shapes alone: an error message in this column would
+        # otherwise push the settings column down to "1...". The message is
+        # elided here, whole in the tooltip and under the list.
+        header.setSectionResizeMode(2, QHeaderView.Interactive)
         header.setSectionResizeMode(3, QHeaderView.ResizeToContents)
         self.items: dict[str, QTreeWidgetItem] = {}
         self.errors: dict[str, str] = {}
@@ -108,6 +111,7 @@ class LayerListWidget(QTreeWidget):
             self.errors.setdefault(key, err.detail if key else str(err))
         self._add(self.invisibleRootItem(), spec.layers, "", infos)
         self.expandAll()
+        self._fit_shape_column()
         for path in selected:
             if path in self.items:
                 self.items[path].setSelected(True)
@@ -115,6 +119,14 @@ class LayerListWidget(QTreeWidget):
             self.setCurrentItem(
                 self.items[selected[0]], 0, QItemSelectionModel.NoUpdate
             )
+
+    def _fit_shape_column(self) -> None:
+        metrics = self.fontMetrics()
+        texts = [COLUMNS[2], "[16, 28, 28]"] + [
+            item.text(2) for path, item in self.items.items() if path not in self.errors
+        ]
+        width = max(metrics.horizontalAdvance(t) for t in texts) + 24
+        self.header().resizeSection(2, width)
 
     def _add(self, parent, layers, prefix, infos):
         for i, layer in enumerate(layers):

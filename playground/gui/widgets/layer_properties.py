@@ -97,13 +97,17 @@ class LayerPropertiesWidget(QWidget):
             return
         self.title.setText(f"<b>Layer {path}: {t.name}</b> <small>({t.group})</small>")
         self.title.setToolTip(layer_tooltip(t))
-        if not t.args:
+        if t.formula or not t.args:
+            # Activations show their formula whether or not they have settings
+            # (LeakyReLU's slope, ELU's alpha): it is what a student looks for.
             note = QLabel("<i>No settings: this layer has nothing to choose.</i>")
             if t.formula:
                 note.setTextFormat(Qt.RichText)
                 note.setText(
-                    f"{html.escape(t.formula, quote=False)}<br>{html.escape(t.derivative, quote=False)}"
+                    f"{html.escape(t.formula, quote=False)}<br>"
+                    f"{html.escape(t.derivative, quote=False)}"
                 )
+            note.setObjectName("layerFormula" if t.formula else "layerNoSettings")
             note.setWordWrap(True)
             self.form.addRow(note)
         for a in t.args:
