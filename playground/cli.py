@@ -416,6 +416,199 @@ def _write_model(out, spec, name, options, settings, summary, status, terminal) 
     print(f"saved {out}", file=sys.stderr)
 
 
+# -- filter -----------------------------------------------------------------------
+_FILTER_EPILOG = """\
+IMAGE is an image file pillow reads, or a sample image: camera, chelsea,
+checkerboard, text, digit. The kernel is a preset name (identity, box-blur,
+gaussian-3x3, gaussian-5x5, sharpen, laplacian-4, laplacian-8, sobel-x, sobel-y,
+prewitt-x, prewitt-y, emboss, outline, lighten, darken, random) or a square JSON
+matrix up to 7x7, e.g. --kernel '[[0,1,0],[1,-4,1],[0,1,0]]'. It is applied to
+each colour channel on its own, as a cross-correlation (not flipped), like
+torch's conv2d.
+
+Without --out, a summary: sizes, the output-size formula with the numbers
+filled in, the value range. --out FILE.npy saves the float output
+(channels, height, width); --out FILE.png saves a picture: for kernels whose
+weights add up to about 0 (edges: sobel, laplacian, outline) the output is
+shown around middle gray, 0 -> 128 and the largest absolute value -> 0 or 255;
+for all other kernels values are clipped to 0..1 and scaled to 0..255.
+
+example: playground filter checkerboard --kernel sobel-x --padding same
+"""
+
+
+def _filter_padding(text: str):
+    lowered = text.strip().lower()
+    if lowered in ("same", "valid"):
+        return lowered
+    try:
+        return int(lowered)
+    except ValueError:
+        raise CommandError(
+            f"--padding expects a whole number, 'same' or 'valid', not {text!r}"
+        ) from None
+
+
+def _filter_image(name: str, gray: bool):
+    from playground.core.filters.images import (
+        SAMPLE_IMAGES,
+        ImageLoadError,
+        load_image,
+        load_sample,
+        sample_key,
+    )
+
+    mode = "gray" if gray else "auto"
+    path = Path(name)
+    if not path.exists():
+        # a file of that name wins; otherwise a sample's name means the sample
+        if sample_key(name) is not None:
+            return load_sample(name, mode)
+        raise ImageLoadError(
+            f"{name}: no such file (sample images: {', '.join(SAMPLE_IMAGES)})"
+        )
+    return load_image(path, mode=mode, name=name)
+
+
+def _can_print(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+def _filter_summary(image, kernel, label, settings, steps, out) -> str:
+    import numpy as np
+
+    from playground.core.filters.convolution import formula_text
+    from playground.core.filters.kernels import format_kernel, format_number
+
+    unicode = _can_print("·⌊⌋")
+    channels, height, width = image.array.shape
+    size = kernel.shape[-1]
+    colour = "gray" if channels == 1 else "RGB"
+    total = format_number(kernel.sum())
+    operation = (
+        f"Stride {settings.stride}, padding {settings.padding} "
+        f"({settings.padding_mode}), dilation {settings.dilation}"
+    )
+    across = formula_text(width, size, settings, unicode=unicode)
+    down = formula_text(height, size, settings, unicode=unicode, symbol="H")
+    finite = out[np.isfinite(out)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0, 0)
+    shape = "x".join(str(n) for n in out.shape)
+    source = f"{width}x{height} {colour} (pillow mode {image.original_mode})"
+    values = f"values {format_number(low)} to {format_number(high)}"
+    return "\n".join(
+        [
+            f"{image.name}: {source}.",
+            f"{label} ({size}x{size}, sum {total}): {format_kernel(kernel)}.",
+            "".join([operation, *(f", then {step}" for step in steps), "."]),
+            f"Output width: {across}.",
+            "Output height: the same." if height == width else f"Output height: {down}.",
+            f"Output {shape} (channels x height x width), {values}.",
+        ]
+    )
+
+
+def _save_filter_output(path, out, symmetric: bool) -> None:
+    import numpy as np
+
+    path = Path(path)
+    if path.suffix.lower() == ".npy":
+        data = np.ascontiguousarray(out)
+
+        def write(tmp):
+            np.save(tmp, data, allow_pickle=False)
+    else:
+        from PIL import Image
+
+        from playground.core.filters.images import image_uint8
+
+        picture = Image.fromarray(image_uint8(out, symmetric))
+
+        def write(tmp):
+            picture.save(tmp, format="PNG")
+
+    _replace_atomic(path, write)
+
+
+def cmd_filter(args) -> int:
+    from playground.core.filters.convolution import (
+        ConvSettings,
+        ConvSettingsError,
+        canonical_activation,
+        pipeline_shape,
+        run_pipeline,
+    )
+    from playground.core.filters.images import ImageLoadError
+    from playground.core.filters.kernels import (
+        KernelError,
+        canonical_name,
+        is_preset,
+        is_zero_sum,
+        normalise_kernel,
+        parse_kernel,
+    )
+
+    if args.out:
+        if Path(args.out).suffix.lower() not in (".png", ".npy"):
+            raise CommandError(
+                "--out must end in .png (a picture) or .npy (the float values)"
+            )
+        _check_writable("--out", args.out)
+    padding = _filter_padding(args.padding)
+    pool_stride = args.pool_size if args.pool_stride is None else args.pool_stride
+    try:
+        activation = canonical_activation(args.activation)
+        kernel = parse_kernel(args.kernel, seed=args.seed)
+        label = (
+            f"Kernel '{canonical_name(args.kernel)}'"
+            if is_preset(args.kernel)
+            else "Custom kernel"
+        )
+        if args.normalise:
+            kernel = normalise_kernel(kernel)
+        settings = ConvSettings(
+            stride=args.stride,
+            padding=padding,
+            padding_mode=args.padding_mode,
+            dilation=args.dilation,
+        )
+        image = _filter_image(args.image, args.gray)
+        # every setting checked before torch loads
+        pipeline_shape(
+            image.array.shape,
+            kernel.shape,
+            settings,
+            args.pool,
+            args.pool_size,
+            pool_stride,
+        )
+        out = run_pipeline(
+            image.array,
+            kernel,
+            settings,
+            activation=activation,
+            pool_kind=args.pool,
+            pool_size=args.pool_size,
+            pool_stride=pool_stride,
+        )
+    except (KernelError, ConvSettingsError, ImageLoadError) as exc:
+        raise CommandError(str(exc)) from exc
+    if args.out:
+        _write_output("--out", args.out, _save_filter_output, out, is_zero_sum(kernel))
+        print(f"saved {args.out}", file=sys.stderr)
+    else:
+        steps = [activation] if activation != "none" else []
+        if args.pool:
+            size = args.pool_size
+            steps.append(f"{args.pool} pooling {size}x{size} stride {pool_stride}")
+        print(_filter_summary(image, kernel, label, settings, steps, out))
+    return 0
+
+
 # -- gui and self-test ---------------------------------------------------------------
 def _check_display(file=None) -> None:
     """Without a display Qt aborts the interpreter (exit 134) with a screenful
@@ -519,6 +712,48 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="FILE", help="save the trained model: FILE.npg (project) or FILE.safetensors")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.set_defaults(func=cmd_train)
+
+    f = sub.add_parser(
+        "filter",
+        help="apply a convolution kernel to an image",
+        parents=common,
+        description="Apply a convolution kernel to an image, as the filter lab does.",
+        epilog=_FILTER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    f.add_argument("image", metavar="IMAGE", help="an image file or a sample's name")
+    f.add_argument(
+        "--kernel", required=True, metavar="NAME|JSON",
+        help="a preset name or a JSON matrix",
+    )
+    f.add_argument("--seed", type=int, help="seed of the random kernel")
+    f.add_argument("--stride", type=int, default=1)
+    f.add_argument(
+        "--padding", default="0", metavar="N|same|valid",
+        help="pixels added on every side (default 0)",
+    )
+    f.add_argument(
+        "--padding-mode", default="zeros",
+        choices=["zeros", "reflect", "replicate", "circular"],
+    )
+    f.add_argument("--dilation", type=int, default=1)
+    f.add_argument("--gray", action="store_true", help="make a colour image gray first")
+    f.add_argument(
+        "--normalise", "--normalize", action="store_true",
+        help="scale the kernel to sum 1 (edge kernels: absolute values to sum 1)",
+    )
+    f.add_argument(
+        "--activation", default="none", metavar="NAME",
+        help="none, relu, leaky-relu, sigmoid, tanh, abs",
+    )
+    f.add_argument("--pool", choices=["max", "avg"], help="pool after the convolution")
+    f.add_argument("--pool-size", type=int, default=2)
+    f.add_argument("--pool-stride", type=int, help="default: the pool size")
+    f.add_argument(
+        "--out", metavar="FILE",
+        help="save the output: FILE.png (a picture) or FILE.npy (float values)",
+    )
+    f.set_defaults(func=cmd_filter)
     return p
 
 
