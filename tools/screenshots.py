@@ -84,13 +84,49 @@ def main(out_dir="docs/screenshots") -> int:
         train(150, stay=False)
     save("curves-compare")
 
-    for index, name in ((1, "filter-lab"), (3, "attention"), (4, "latent"), (5, "diffusion")):
+    filter_lab(window, save)
+    for index, name in ((3, "attention"), (4, "latent"), (5, "diffusion")):
         window.tabs.setCurrentIndex(index)
         save(f"tab-{name}")
     session.mark_clean()
     window.close()
     print("saved", ", ".join(sorted(p.name for p in out.glob("*.png"))))
     return 0
+
+
+def wait_until(condition, timeout_ms=30_000):
+    waited = 0
+    while not condition() and waited < timeout_ms:
+        loop = QEventLoop()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec()
+        waited += 50
+
+
+def filter_lab(window, save):
+    """The convolution filter lab: an edge kernel on the cat photo, one
+    output pixel explained (zoomed in so its window shows), the step-through."""
+    from PySide6.QtCore import QRectF
+
+    lab = window.filter_tab
+    panel = lab.apply_panel
+    window.tabs.setCurrentWidget(lab)
+    wait_until(lambda: lab.image is not None and lab.image.shape[0] == 3)
+    panel.editor.select_preset("sobel x")
+    wait_until(lambda: panel.result is not None)
+    save("tab-filter-lab")
+    panel.in_view.view.setRange(QRectF(170, 120, 60, 60), padding=0)
+    panel.explain_at(150, 200)
+    save("filter-lab-hover")
+    panel.in_view.fit()
+    panel.views.setCurrentIndex(1)
+    for _ in range(13):
+        panel.step.step_once()
+    save("filter-lab-step")
+    panel.views.setCurrentIndex(0)
+    panel.editor.six_example.click()
+    wait_until(lambda: panel.result is not None and panel.result.output.shape[0] == 6)
+    save("filter-lab-six-filters")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from playground.gui.engine import TrainingEngine, TrainingJob
 from playground.gui.session import Session
 from playground.gui.tabs.builder_tab import NetworkBuilderTab
 from playground.gui.tabs.curves_tab import TrainingCurvesTab
+from playground.gui.tabs.filter_lab_tab import FilterLabTab
 from playground.gui.tabs.placeholder_tab import PLACEHOLDERS, PlaceholderTab
 from playground.gui.widgets.throttle import LatestOnly, set_drawing_hold
 
@@ -154,14 +155,28 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.builder_tab = NetworkBuilderTab(self.session, self.engine)
         self.curves_tab = TrainingCurvesTab(self.session, self.engine)
+        self.filter_tab = FilterLabTab(self.session, self.engine)
         for title in TAB_TITLES:
             if title == "Network builder":
                 widget = self.builder_tab
+            elif title == "Convolution filter lab":
+                widget = self.filter_tab
             elif title == "Training curves":
                 widget = self.curves_tab
             else:
                 widget = PlaceholderTab(title, PLACEHOLDERS[title])
             self.tabs.addTab(widget, title)
+        self.filter_tab.cnn_panel.template_requested.connect(self._open_template)
+
+    @Slot(str)
+    def _open_template(self, key: str) -> None:
+        """A tab asks for a template (the filter lab's "Open LeNet-5"): it
+        opens in the builder, ready to train."""
+        if self.engine.state != "idle":
+            self.show_message("Stop training first, then open the template.")
+            return
+        self.builder_tab.apply_template(key)
+        self.tabs.setCurrentWidget(self.builder_tab)
 
     def _action(self, text, slot, shortcut=None, tip=None):
         action = QAction(text, self)
@@ -585,6 +600,7 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             event.ignore()
             return
+        self.filter_tab.shutdown()  # its background jobs end with the window
         self.save_layout()
         event.accept()
 

@@ -30,13 +30,6 @@ class PlaceholderTab(QWidget):
 
 
 PLACEHOLDERS = {
-    "Convolution filter lab": (
-        "Edit a convolution kernel and watch it act on a real image: presets "
-        "(blur, sharpen, edges, Laplacian, Sobel), stride, padding and dilation "
-        "with the output-size formula filled in, a step-through of the "
-        "multiply-and-add, learning a 3x3 filter from a target image, and the "
-        "filters, feature maps and saliency of a trained CNN."
-    ),
     "Attention heatmaps": (
         "Type a sequence and see softmax(QK\u1d40/\u221ad\u2096)V at work: the "
         "attention matrix of every head and layer as a heatmap, queries, keys "

@@ -1,0 +1,833 @@
+"""Inside a trained CNN: filters, feature maps, top images, saliency, Grad-CAM.
+
+For a run trained in this project: the network is rebuilt from the project's
+spec and given the run's weights on a probe thread (ProbeRunner: the newest
+request per kind wins, stale results are dropped). The panel only draws what
+the probes (playground.core.probes) return.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QStackedWidget,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from playground.core.filters.images import diverging_rgb
+from playground.core.filters.kernels import format_number
+from playground.gui.filter_learning import ProbeResult, ProbeRunner
+from playground.gui.widgets.learn_filter_panel import ImageTileWidget, rgb_qimage
+
+NO_CNN_MESSAGE = (
+    "No convolutional network has been trained in this project yet.\n\n"
+    "Train LeNet-5 on digits in the Network builder, then come back: this page "
+    "then shows its filters, what each layer makes of an image, the images "
+    "that excite a channel most, and where the network looks (saliency and "
+    "Grad-CAM)."
+)
+TOP_K = 9
+
+
+# -- jobs: run on the probe thread, plain data in and out ------------------------------
+def _model_key(run, spec) -> str:
+    return json.dumps(
+        [run.name, run.created, id(run.weights), spec.to_dict()],
+        sort_keys=True,
+        default=str,
+    )
+
+
+def _filters_job(key, spec, weights):
+    def job(ctx):
+        from playground.core.probes import conv_filters, conv_layers
+
+        model = ctx.model(key, spec, weights)
+        return [
+            (info.name, info.path, info.out_channels, conv_filters(model, info))
+            for info in conv_layers(spec, model)
+        ]
+
+    return job
+
+
+def _network_input(image: np.ndarray, shape, invert: bool, dataset) -> np.ndarray:
+    """The lab's image as the network takes it: gray (or RGB) like the data,
+    resized to its height and width, 0..1 like the digits (light ink on dark
+    with ``invert``), standardised where the dataset is."""
+    from PIL import Image
+
+    from playground.core.filters.images import to_gray
+
+    channels, h, w = shape
+    a = np.asarray(image, np.float32)
+    a = to_gray(a) if channels == 1 else (a if a.shape[0] == 3 else np.repeat(a, 3, 0))
+    out = np.empty((channels, h, w), np.float32)
+    for c in range(channels):
+        # pillow's bilinear resize averages when it shrinks, so nothing aliases
+        out[c] = np.asarray(
+            Image.fromarray(np.ascontiguousarray(a[c]), mode="F").resize(
+                (w, h), Image.BILINEAR
+            )
+        )
+    out = np.clip(out, 0.0, 1.0)
+    if invert:
+        out = 1.0 - out
+    stats = getattr(dataset, "standardization", None)
+    if stats is not None:
+        out = ((out.reshape(-1) - stats["mean"]) / stats["std"]).reshape(out.shape)
+    return out.astype(np.float32)
+
+
+def _input_job(key, spec, weights, dataset_ref, source, index, image, invert):
+    def job(ctx):
+        from playground.core.probes import feature_maps, grad_cam, saliency
+
+        model = ctx.model(key, spec, weights)
+        data = ctx.dataset(dataset_ref["name"], dict(dataset_ref.get("options", {})))
+        label = None
+        if source == "example":
+            i = int(np.clip(index, 0, len(data.x_val) - 1))
+            x = data.x_val[i]
+            label = int(data.y_val[i]) if data.num_classes else None
+        else:
+            if len(spec.input_shape) != 3:
+                raise ValueError("this network does not take images")
+            x = _network_input(image, spec.input_shape, invert, data)
+        maps = feature_maps(model, x)
+        sal, predicted, probabilities = saliency(model, x)
+        cam, _ = grad_cam(model, x)
+        return {
+            "x": np.asarray(x, np.float32),
+            "label": label,
+            "count": len(data.x_val),
+            "class_names": list(data.class_names),
+            "maps": [(m.name, m.maps) for m in maps],
+            "saliency": sal,
+            "grad_cam": cam,
+            "predicted": predicted,
+            "probabilities": probabilities,
+        }
+
+    return job
+
+
+def _top_job(key, spec, weights, dataset_ref, path, channel):
+    def job(ctx):
+        from playground.core.probes import top_activating
+
+        model = ctx.model(key, spec, weights)
+        data = ctx.dataset(dataset_ref["name"], dict(dataset_ref.get("options", {})))
+        indices, scores = top_activating(model, path, channel, data.x_val, k=TOP_K)
+        return {
+            "images": data.x_val[indices].copy(),
+            "indices": indices,
+            "scores": scores,
+            "labels": [int(v) for v in data.y_val[indices]] if data.num_classes else [],
+            "class_names": list(data.class_names),
+            "path": path,
+            "channel": channel,
+        }
+
+    return job
+
+
+# -- views --------------------------------------------------------------------------
+def gray_rgb(x: np.ndarray) -> np.ndarray:
+    """A network input (C, H, W) as pixels: its own range to 0..255."""
+    a = np.asarray(x, np.float32)
+    a = a[0] if a.shape[0] == 1 else a[:3].transpose(1, 2, 0)
+    lo, hi = float(a.min()), float(a.max())
+    t = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    t = (t * 255 + 0.5).astype(np.uint8)
+    return np.repeat(t[..., None], 3, axis=2) if t.ndim == 2 else t
+
+
+def heat_overlay(x: np.ndarray, heat: np.ndarray, alpha: float) -> np.ndarray:
+    """The input in gray with a 0..1 heat map over it: dark red to yellow,
+    more opaque where the map is larger."""
+    base = gray_rgb(x).astype(np.float32)
+    h = np.clip(np.asarray(heat, np.float32), 0, 1)[..., None]
+    colour = np.concatenate(
+        [np.full_like(h, 255.0), 255.0 * h, np.zeros_like(h)], axis=2
+    )
+    w = alpha * np.sqrt(h)  # weak evidence shows faintly, not at all
+    return (base * (1 - w) + colour * w + 0.5).astype(np.uint8)
+
+
+class ImageGridWidget(QWidget):
+    """Small pictures in rows, each with an optional caption; hovering one
+    shows its tooltip text (e.g. a filter's values)."""
+
+    def __init__(self, cell: int = 48, parent=None):
+        super().__init__(parent)
+        self.cell = cell
+        self.images: list = []
+        self.pixels: list[np.ndarray] = []
+        self.captions: list[str] = []
+        self.tips: list[str] = []
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.setMouseTracking(True)
+
+    def set_images(self, pixels, captions=None, tips=None, cell: int | None = None):
+        self.pixels = list(pixels)
+        self.images = [rgb_qimage(p) for p in self.pixels]
+        self.captions = list(captions or [])
+        self.tips = list(tips or [])
+        if cell:
+            self.cell = cell
+        self.updateGeometry()
+        self.update()
+
+    def _pitch(self) -> tuple[int, int]:
+        caption = 16 if self.captions else 0
+        return self.cell + 6, self.cell + 6 + caption
+
+    def _columns(self, width: int | None = None) -> int:
+        return max(1, ((width or self.width()) - 2) // self._pitch()[0])
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        rows = -(-len(self.images) // self._columns(width)) if self.images else 0
+        return max(10, rows * self._pitch()[1] + 4)
+
+    def sizeHint(self) -> QSize:
+        return QSize(8 * self._pitch()[0], self.heightForWidth(8 * self._pitch()[0]))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self._pitch()[0] + 4, self.heightForWidth(self.width()))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.setMinimumHeight(self.heightForWidth(self.width()))
+
+    def _rect(self, i: int) -> QRectF:
+        pw, ph = self._pitch()
+        cols = self._columns()
+        r, c = divmod(i, cols)
+        return QRectF(2 + c * pw + 3, 2 + r * ph + 3, self.cell, self.cell)
+
+    def index_at(self, pos) -> int | None:
+        for i in range(len(self.images)):
+            if self._rect(i).contains(pos.x(), pos.y()):
+                return i
+        return None
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.SmoothPixmapTransform, False)
+        small = QFont(self.font())
+        small.setPixelSize(11)
+        p.setFont(small)
+        for i, image in enumerate(self.images):
+            rect = self._rect(i)
+            scale = min(self.cell / image.width(), self.cell / image.height())
+            w, h = image.width() * scale, image.height() * scale
+            p.drawImage(
+                QRectF(rect.center().x() - w / 2, rect.center().y() - h / 2, w, h),
+                image,
+            )
+            p.setPen(QColor(200, 200, 200))
+            p.drawRect(rect)
+            if i < len(self.captions):
+                p.setPen(QColor(40, 40, 40))
+                p.drawText(
+                    QRectF(rect.left() - 3, rect.bottom() + 1, rect.width() + 6, 15),
+                    Qt.AlignCenter,
+                    self.captions[i],
+                )
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.ToolTip:
+            i = self.index_at(
+                event.position() if hasattr(event, "position") else event.pos()
+            )
+            if i is not None and i < len(self.tips):
+                QToolTip.showText(event.globalPos(), self.tips[i], self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
+
+
+class ProbabilityBarsWidget(QWidget):
+    """One bar per class; the predicted class in blue."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.probabilities = np.zeros(0, np.float32)
+        self.names: list[str] = []
+        self.predicted = -1
+        self.setMinimumSize(170, 120)
+        self.setToolTip("The network's probability for each class (softmax)")
+
+    def set_probabilities(self, probabilities, names, predicted: int) -> None:
+        self.probabilities = np.asarray(probabilities, np.float32)
+        n = len(self.probabilities)
+        self.names = list(names) if len(names) == n else [str(i) for i in range(n)]
+        self.predicted = predicted
+        self.setMinimumHeight(min(16 * n + 24, 330))
+        self.update()
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        n = len(self.probabilities)
+        if not n:
+            return
+        row = max(8.0, min(18.0, (self.height() - 4) / n))
+        font = QFont(self.font())
+        font.setPixelSize(int(min(12, row - 2)))
+        p.setFont(font)
+        label_w, value_w = 52, 44
+        bar_w = max(10, self.width() - label_w - value_w - 8)
+        for i, prob in enumerate(self.probabilities):
+            y = 2 + i * row
+            p.setPen(QColor(30, 30, 30))
+            p.drawText(
+                QRectF(0, y, label_w - 4, row),
+                Qt.AlignRight | Qt.AlignVCenter,
+                self.names[i][:8],
+            )
+            colour = (
+                QColor(8, 119, 189) if i == self.predicted else QColor(170, 176, 182)
+            )
+            p.fillRect(QRectF(label_w, y + 2, bar_w * float(prob), row - 4), colour)
+            p.drawText(
+                QRectF(label_w + bar_w + 4, y, value_w, row),
+                Qt.AlignVCenter,
+                f"{100 * float(prob):.0f}%",
+            )
+
+
+class _Section(QGroupBox):
+    def __init__(self, title: str, tooltip: str, parent=None):
+        super().__init__(title, parent)
+        self.setToolTip(tooltip)
+        self.body = QVBoxLayout(self)
+
+
+# -- the panel -------------------------------------------------------------------------
+class CnnInspectorPanel(QWidget):
+    """The "Inside a trained CNN" page of the filter lab."""
+
+    # "lenet5": the window should open that template in the builder
+    template_requested = Signal(str)
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.image: np.ndarray | None = None
+        self.image_name = ""
+        self.run = None
+        self.filters: list = []  # (name, path, out_channels, (out, in, kh, kw))
+        self.inputs: dict | None = None  # the input job's result
+        self.top: dict | None = None
+        self._dirty = True
+        self._seen: set[int] = set()  # ids of the runs listed so far
+        self.runner = ProbeRunner(self)
+        self.runner.result_ready.connect(self._on_result)
+        self.runner.busy_changed.connect(self._on_busy)
+        self._build()
+        session.runs_changed.connect(self._on_runs_changed)
+        session.spec_changed.connect(self._on_spec_changed)
+        session.project_loaded.connect(self._on_runs_changed)
+        self._fill_runs()
+
+    # -- layout --------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        self.stack = QStackedWidget()
+        root.addWidget(self.stack)
+
+        empty = QWidget()
+        ev = QVBoxLayout(empty)
+        ev.addStretch(1)
+        self.empty_label = QLabel(NO_CNN_MESSAGE)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        # a fixed width lets the wrapped text take the height it needs
+        self.empty_label.setFixedWidth(520)
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addWidget(self.empty_label)
+        centred.addStretch(1)
+        ev.addLayout(centred)
+        self.template_button = QPushButton("Open LeNet-5 on digits in the builder")
+        self.template_button.setToolTip(
+            "Loads the LeNet-5 template with the digits at 32x32 into the Network "
+            "builder; press Train there"
+        )
+        self.template_button.clicked.connect(
+            lambda: self.template_requested.emit("lenet5")
+        )
+        ev.addWidget(self.template_button, 0, Qt.AlignHCenter)
+        ev.addStretch(2)
+        self.stack.addWidget(empty)
+
+        page = QWidget()
+        pv = QVBoxLayout(page)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Run"))
+        self.run_combo = QComboBox()
+        self.run_combo.setToolTip(
+            "A run of this project whose weights are kept; the network is the one "
+            "in the builder now"
+        )
+        self.run_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.run_combo.currentIndexChanged.connect(self._on_run_chosen)
+        bar.addWidget(self.run_combo)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Input"))
+        self.source_combo = QComboBox()
+        self.source_combo.addItem("validation example", "example")
+        self.source_combo.addItem("the lab's image", "image")
+        self.source_combo.setToolTip(
+            "Look at an example the network did not train on, or at the filter "
+            "lab's image (made gray, resized and scaled like the dataset)"
+        )
+        self.source_combo.currentIndexChanged.connect(self._on_source_changed)
+        bar.addWidget(self.source_combo)
+        self.index_spin = QSpinBox()
+        self.index_spin.setRange(0, 0)
+        self.index_spin.setPrefix("#")
+        self.index_spin.setToolTip("Which validation example")
+        self.index_spin.valueChanged.connect(self._request_input)
+        bar.addWidget(self.index_spin)
+        self.invert_check = QCheckBox("invert")
+        self.invert_check.setToolTip(
+            "The digits are light ink on black: dark ink on light paper has to "
+            "be inverted to look like them (set by itself for a light image)"
+        )
+        self.invert_check.toggled.connect(self._request_input)
+        bar.addWidget(self.invert_check)
+        bar.addStretch(1)
+        self.busy_label = QLabel("")
+        bar.addWidget(self.busy_label)
+        pv.addLayout(bar)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #b3261e;")
+        pv.addWidget(self.message)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        content = QWidget()
+        self.content = content
+        cv = QVBoxLayout(content)
+        pv.addWidget(scroll, 1)
+        scroll.setWidget(content)
+
+        look = _Section(
+            "The input and where the network looks",
+            "Saliency: how much each pixel changes the predicted class's score "
+            "(the gradient). Grad-CAM: which places of the last convolution's "
+            "feature maps the predicted class relies on.",
+        )
+        row = QHBoxLayout()
+        self.input_tile = ImageTileWidget("Input", "The image as the network gets it")
+        self.bars = ProbabilityBarsWidget()
+        self.saliency_tile = ImageTileWidget(
+            "Saliency", "|d score / d pixel|: pixels that would change the answer most"
+        )
+        self.cam_tile = ImageTileWidget(
+            "Grad-CAM", "Grad-CAM of the last convolution layer for the predicted class"
+        )
+        row.addWidget(self.input_tile)
+        bars_box = QVBoxLayout()
+        self.prediction_label = QLabel("")
+        bold = QFont(self.font())
+        bold.setBold(True)
+        self.prediction_label.setFont(bold)
+        bars_box.addWidget(self.prediction_label)
+        bars_box.addWidget(self.bars, 1)
+        row.addLayout(bars_box)
+        row.addWidget(self.saliency_tile)
+        row.addWidget(self.cam_tile)
+        look.body.addLayout(row)
+        alpha_row = QHBoxLayout()
+        alpha_row.addWidget(QLabel("Heat map opacity"))
+        self.alpha = QSlider(Qt.Horizontal)
+        self.alpha.setRange(0, 100)
+        self.alpha.setValue(70)
+        self.alpha.setToolTip("How strongly the heat maps cover the input")
+        self.alpha.valueChanged.connect(self._show_attribution)
+        alpha_row.addWidget(self.alpha)
+        alpha_row.addStretch(2)
+        look.body.addLayout(alpha_row)
+        for tile in (self.input_tile, self.saliency_tile, self.cam_tile):
+            tile.setMinimumSize(150, 170)
+        cv.addWidget(look)
+
+        self.filters_box = _Section(
+            "Filters of every convolution layer",
+            "Each small square is one filter's kernel (orange negative, blue "
+            "positive); hover one for its values",
+        )
+        fr = QHBoxLayout()
+        fr.addWidget(QLabel("Show"))
+        self.filter_mode = QComboBox()
+        self.filter_mode.addItem("first input channel", "first")
+        self.filter_mode.addItem("mean over input channels", "mean")
+        self.filter_mode.setToolTip(
+            "A filter of a deeper layer has one kernel per input channel: show "
+            "the first, or their mean"
+        )
+        self.filter_mode.currentIndexChanged.connect(self._show_filters)
+        fr.addWidget(self.filter_mode)
+        fr.addStretch(1)
+        self.filters_box.body.addLayout(fr)
+        self.filter_rows = QVBoxLayout()
+        self.filters_box.body.addLayout(self.filter_rows)
+        self.filter_grids: list[ImageGridWidget] = []
+        cv.addWidget(self.filters_box)
+
+        self.maps_box = _Section(
+            "Feature maps of the input, layer by layer",
+            "What each channel of each layer computes for this input (orange "
+            "negative, blue positive; hover one for its channel)",
+        )
+        self.map_rows = QVBoxLayout()
+        self.maps_box.body.addLayout(self.map_rows)
+        self.map_grids: list[ImageGridWidget] = []
+        cv.addWidget(self.maps_box)
+
+        self.top_box = _Section(
+            "Images that most activate a channel",
+            "The validation images whose mean activation of the chosen channel is "
+            "highest: what this channel looks for",
+        )
+        tr = QHBoxLayout()
+        tr.addWidget(QLabel("Layer"))
+        self.top_layer = QComboBox()
+        self.top_layer.setToolTip("A convolution layer")
+        self.top_layer.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.top_layer.currentIndexChanged.connect(self._on_top_layer)
+        tr.addWidget(self.top_layer)
+        tr.addWidget(QLabel("Channel"))
+        self.top_channel = QSpinBox()
+        self.top_channel.setToolTip("Which of the layer's filters (from 0)")
+        self.top_channel.valueChanged.connect(self._request_top)
+        tr.addWidget(self.top_channel)
+        tr.addStretch(1)
+        self.top_box.body.addLayout(tr)
+        self.top_grid = ImageGridWidget(cell=64)
+        self.top_box.body.addWidget(self.top_grid)
+        cv.addWidget(self.top_box)
+        cv.addStretch(1)
+        self.stack.addWidget(page)
+
+    # -- inputs from the lab -------------------------------------------------------------
+    def set_image(self, array: np.ndarray, name: str) -> None:
+        self.image = np.asarray(array, np.float32)
+        self.image_name = name
+        self.source_combo.setItemText(1, f"the lab's image ({name})")
+        # paper is light, the digits' background dark: invert a light image
+        self.invert_check.blockSignals(True)
+        self.invert_check.setChecked(float(self.image.mean()) > 0.5)
+        self.invert_check.blockSignals(False)
+        if self.source_combo.currentData() == "image":
+            self._request_input()
+
+    def _lab_image(self) -> np.ndarray:
+        if self.image is None:
+            from playground.core.filters.images import load_sample
+
+            loaded = load_sample("digit")
+            self.set_image(loaded.array, loaded.name)
+        return self.image
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+    # -- runs --------------------------------------------------------------------------
+    @staticmethod
+    def _is_cnn(run) -> bool:
+        return any(np.ndim(w) == 4 for w in run.weights.values())
+
+    def _fill_runs(self) -> None:
+        runs = [r for r in self.session.project.runs if r.weights]
+        keep = self.run.name if self.run is not None else None
+        self.run_combo.blockSignals(True)
+        self.run_combo.clear()
+        for r in reversed(runs):  # newest first
+            kind = "" if self._is_cnn(r) else " (no convolutions)"
+            data = r.dataset.get("name", "?")
+            self.run_combo.addItem(f"{r.name} · {data} · {r.ended}{kind}", r)
+        self.run_combo.blockSignals(False)
+        if not any(self._is_cnn(r) for r in runs):
+            self.run = None
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        names = [r.name for r in reversed(runs)]
+        new_cnn = [r for r in runs if id(r) not in self._seen and self._is_cnn(r)]
+        self._seen = {id(r) for r in runs}
+        if keep in names and not new_cnn:
+            index = names.index(keep)
+        else:  # a run just trained is what the user wants to look at
+            index = next(i for i, r in enumerate(reversed(runs)) if self._is_cnn(r))
+        self.run_combo.setCurrentIndex(index)
+        self._on_run_chosen()
+
+    @Slot()
+    def _on_runs_changed(self) -> None:
+        self._fill_runs()
+
+    @Slot(object)
+    def _on_spec_changed(self, spec) -> None:
+        self._refresh()
+
+    @Slot()
+    def _on_run_chosen(self) -> None:
+        self.run = self.run_combo.currentData()
+        self._refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        """Ask for everything again (another run or network); only while shown:
+        a hidden page would rebuild the model on every edit in the builder."""
+        if self.run is None:
+            return
+        if not self.isVisible():
+            self._dirty = True
+            return
+        self._dirty = False
+        self.message.setText("")
+        self._key = _model_key(self.run, self.session.spec)
+        self.runner.submit(
+            "filters", _filters_job(self._key, self.session.spec, self.run.weights)
+        )
+        self._request_input()
+
+    # -- requests ------------------------------------------------------------------------
+    def _ready(self) -> bool:
+        return self.run is not None and not self._dirty and self.isVisible()
+
+    @Slot()
+    def _request_input(self) -> None:
+        if not self._ready():
+            return
+        source = self.source_combo.currentData()
+        image = self._lab_image() if source == "image" else None
+        self.index_spin.setEnabled(source == "example")
+        self.invert_check.setEnabled(source == "image")
+        self.runner.submit(
+            "input",
+            _input_job(
+                self._key,
+                self.session.spec,
+                self.run.weights,
+                self.run.dataset,
+                source,
+                self.index_spin.value(),
+                image,
+                self.invert_check.isChecked(),
+            ),
+        )
+
+    @Slot()
+    def _on_source_changed(self) -> None:
+        self._request_input()
+
+    @Slot()
+    def _on_top_layer(self) -> None:
+        info = self.top_layer.currentData()
+        if info is None:
+            return
+        self.top_channel.blockSignals(True)
+        self.top_channel.setRange(0, info[1] - 1)
+        self.top_channel.blockSignals(False)
+        self._request_top()
+
+    @Slot()
+    def _request_top(self) -> None:
+        info = self.top_layer.currentData()
+        if not self._ready() or info is None:
+            return
+        self.runner.submit(
+            "top",
+            _top_job(
+                self._key,
+                self.session.spec,
+                self.run.weights,
+                self.run.dataset,
+                info[0],
+                self.top_channel.value(),
+            ),
+        )
+
+    # -- results -------------------------------------------------------------------------
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_label.setText("Computing…" if busy else "")
+
+    @Slot(object)
+    def _on_result(self, result: ProbeResult) -> None:
+        if result.error:
+            self.message.setText(result.error)
+            if result.key == "filters":
+                self._clear()
+            return
+        if result.key == "filters":
+            self.filters = result.value
+            self._fill_top_layers()
+            self._show_filters()
+        elif result.key == "input":
+            self.inputs = result.value
+            self._show_input()
+        elif result.key == "top":
+            self.top = result.value
+            self._show_top()
+
+    def _clear(self) -> None:
+        self.filters, self.inputs, self.top = [], None, None
+        self.runner.forget("input")
+        self.runner.forget("top")
+        self._set_grids(self.filter_rows, self.filter_grids, 0)
+        self._set_grids(self.map_rows, self.map_grids, 0)
+        self.top_grid.set_images([])
+        for tile in (self.input_tile, self.saliency_tile, self.cam_tile):
+            tile.set_pixels(None)
+        self.bars.set_probabilities([], [], -1)
+        self.prediction_label.setText("")
+
+    def _fill_top_layers(self) -> None:
+        current = self.top_layer.currentData()
+        self.top_layer.blockSignals(True)
+        self.top_layer.clear()
+        for name, path, out_channels, _ in self.filters:
+            self.top_layer.addItem(name, (path, out_channels))
+        paths = [f[1] for f in self.filters]
+        if current is not None and current[0] in paths:
+            self.top_layer.setCurrentIndex(paths.index(current[0]))
+        self.top_layer.blockSignals(False)
+        self._on_top_layer()
+
+    def _set_grids(self, layout, grids: list, count: int) -> None:
+        """``count`` titled grids in ``layout``, reusing the ones there."""
+        while len(grids) > count:
+            grid = grids.pop()
+            layout.removeWidget(grid.title_label)
+            layout.removeWidget(grid)
+            grid.title_label.deleteLater()
+            grid.deleteLater()
+        while len(grids) < count:
+            title = QLabel("")
+            grid = ImageGridWidget()
+            grid.title_label = title
+            layout.addWidget(title)
+            layout.addWidget(grid)
+            grids.append(grid)
+
+    @Slot()
+    def _show_filters(self) -> None:
+        mode = self.filter_mode.currentData()
+        self._set_grids(self.filter_rows, self.filter_grids, len(self.filters))
+        for grid, (name, _, _, weights) in zip(
+            self.filter_grids, self.filters, strict=True
+        ):
+            kernels = weights[:, 0] if mode == "first" else weights.mean(axis=1)
+            limit = float(np.abs(kernels).max()) or 1.0
+            tips = [
+                f"filter {i}"
+                + (" (input channel 0)" if mode == "first" else " (mean of inputs)")
+                + ":\n"
+                + "\n".join("  ".join(format_number(v) for v in r) for r in k)
+                for i, k in enumerate(kernels)
+            ]
+            grid.set_images(
+                [diverging_rgb(k, limit) for k in kernels],
+                [str(i) for i in range(len(kernels))],
+                tips,
+                cell=44,
+            )
+            out, inp, kh, kw = weights.shape
+            grid.title_label.setText(
+                f"{name}: {out} filters of {inp}x{kh}x{kw} "
+                f"(colours span ±{format_number(limit)})"
+            )
+
+    def _show_input(self) -> None:
+        r = self.inputs
+        names = r["class_names"] or [str(i) for i in range(len(r["probabilities"]))]
+        self.index_spin.blockSignals(True)
+        self.index_spin.setRange(0, max(0, r["count"] - 1))
+        self.index_spin.setSuffix(f" of {r['count']}")
+        self.index_spin.blockSignals(False)
+        caption = ""
+        if r["label"] is not None:
+            label = names[r["label"]] if r["label"] < len(names) else r["label"]
+            caption = f"label {label}"
+        _c, h, w = r["x"].shape
+        self.input_tile.set_pixels(gray_rgb(r["x"]), caption or f"{w}x{h}")
+        predicted = r["predicted"]
+        name = names[predicted] if predicted < len(names) else str(predicted)
+        probability = float(r["probabilities"][predicted])
+        self.prediction_label.setText(f"Predicted: {name} ({100 * probability:.0f}%)")
+        self.bars.set_probabilities(r["probabilities"], names, predicted)
+        self._show_attribution()
+        self._set_grids(self.map_rows, self.map_grids, len(r["maps"]))
+        for grid, (title, maps) in zip(self.map_grids, r["maps"], strict=True):
+            limit = float(np.abs(maps).max()) or 1.0
+            side = max(maps.shape[1:])
+            cell = int(np.clip(side * 2, 36, 64))
+            grid.set_images(
+                [diverging_rgb(m, limit) for m in maps],
+                None,
+                [
+                    f"{title}, channel {i}: values {format_number(float(m.min()))} "
+                    f"to {format_number(float(m.max()))}"
+                    for i, m in enumerate(maps)
+                ],
+                cell=cell,
+            )
+            grid.title_label.setText(f"{title} (colours span ±{format_number(limit)})")
+
+    @Slot()
+    def _show_attribution(self) -> None:
+        r = self.inputs
+        if r is None:
+            return
+        alpha = self.alpha.value() / 100
+        self.saliency_tile.set_pixels(heat_overlay(r["x"], r["saliency"], alpha))
+        self.cam_tile.set_pixels(heat_overlay(r["x"], r["grad_cam"], alpha))
+
+    def _show_top(self) -> None:
+        t = self.top
+        names = t["class_names"]
+        captions, tips = [], []
+        for i, (index, score) in enumerate(zip(t["indices"], t["scores"], strict=True)):
+            captions.append(f"{float(score):.3g}")
+            label = ""
+            if t["labels"]:
+                v = t["labels"][i]
+                label = f", label {names[v] if v < len(names) else v}"
+            tips.append(
+                f"validation example #{int(index)}{label}: mean activation "
+                f"{float(score):.4g}"
+            )
+        self.top_grid.set_images([gray_rgb(x) for x in t["images"]], captions, tips)
