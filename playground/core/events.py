@@ -28,6 +28,9 @@ class StepMetrics:
     learning_rate: float
     examples_per_second: float
     wall_time: float  # seconds since the run started
+    # share of right answers over the same batches as loss (classification;
+    # None for regression): counted where the outputs are, read with the loss
+    accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class EpochMetrics:
     # validation confusion matrix (true class rows, predicted class columns),
     # classification only
     confusion: np.ndarray | None = None
+    # layer name -> mean of the gradient norms reported during the epoch (of
+    # its last step when none was): what a saved run keeps of the live plot
+    gradient_norms: dict[str, float] | None = None
 
     def as_dict(self) -> dict:
         out = {
@@ -68,6 +74,8 @@ class EpochMetrics:
         )
         if self.confusion is not None:
             out["confusion"] = self.confusion.tolist()
+        if self.gradient_norms:
+            out["gradient_norms"] = dict(self.gradient_norms)
         return out
 
 
@@ -109,6 +117,8 @@ class RunSummary:
     # True when early stopping put the best epoch's weights back, so state_dict
     # belongs to best_epoch rather than to the last epoch.
     restored_best: bool = False
+    # the step reports, thinned (StepLog.columns): column name -> 1-D array
+    step_series: dict[str, np.ndarray] = field(default_factory=dict)
 
     def final_metrics(self) -> dict:
         """The metrics of the epoch whose weights state_dict holds."""
@@ -159,6 +169,9 @@ def merge_steps(steps, max_points: int) -> list[StepMetrics]:
             before = s.step
         total = sum(weights)
         last = group[-1]
+        accuracy = None
+        if all(getattr(s, "accuracy", None) is not None for s in group):
+            accuracy = sum(s.accuracy * w for s, w in zip(group, weights)) / total
         merged.append(
             StepMetrics(
                 step=last.step,
@@ -167,6 +180,7 @@ def merge_steps(steps, max_points: int) -> list[StepMetrics]:
                 learning_rate=last.learning_rate,
                 examples_per_second=last.examples_per_second,
                 wall_time=last.wall_time,
+                accuracy=accuracy,
             )
         )
     return merged
@@ -180,3 +194,89 @@ def thin_norms(norms, max_points: int) -> list[GradientNorms]:
         return norms
     size = -(-len(norms) // max_points)
     return norms[size - 1 :: size][: max_points - 1] + [norms[-1]]
+
+
+# What a project keeps of a run's step reports, one array each.
+STEP_COLUMNS = ("step", "epoch", "wall_time", "loss", "accuracy", "learning_rate")
+MAX_STEP_POINTS = 2000
+
+
+class StepLog:
+    """A run's step reports, thinned to at most ``limit`` as they come.
+
+    Min/max decimation: consecutive reports fall into buckets of a size that
+    doubles whenever the buckets outgrow the limit (two neighbours merge), and
+    each bucket keeps its reports with the lowest and the highest loss. So a
+    saved curve keeps its spikes (a diverging step, a bad batch) and its
+    floor, as the plots draw a long curve (gui/widgets/run_tracks.Decimator),
+    and every point kept is a real report, at its own step and time.
+
+    `add` is what a report costs: two comparisons and a count, no copy."""
+
+    def __init__(self, limit: int = MAX_STEP_POINTS):
+        self.half = max(1, limit // 2)
+        self.size = 1  # reports per bucket
+        self._buckets: list[list] = []  # [lowest, highest, reports] each
+        self._open: list | None = None  # the bucket being filled
+
+    def add(self, m: StepMetrics) -> None:
+        b = self._open
+        if b is None:
+            b = self._open = [m, m, 1]
+        else:
+            if m.loss < b[0].loss:
+                b[0] = m
+            if m.loss > b[1].loss:
+                b[1] = m
+            b[2] += 1
+        if b[2] >= self.size:
+            self._buckets.append(b)
+            self._open = None
+            # single reports stand for themselves: twice as many buckets fit
+            if len(self._buckets) > (2 * self.half if self.size == 1 else self.half):
+                self._merge()
+
+    def _merge(self) -> None:
+        buckets = self._buckets
+        merged = [_joined(a, b) for a, b in zip(buckets[0::2], buckets[1::2])]
+        if len(buckets) % 2:  # its pair is still to come: it fills on
+            last = buckets[-1]
+            self._open = last if self._open is None else _joined(last, self._open)
+        self._buckets = merged
+        self.size *= 2
+
+    def reports(self) -> list[StepMetrics]:
+        """The reports kept, in order."""
+        out = []
+        for low, high, _ in self._buckets + ([self._open] if self._open else []):
+            if low is high:
+                out.append(low)
+            else:
+                out.extend((low, high) if low.step < high.step else (high, low))
+        return out
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """STEP_COLUMNS as arrays ({} when nothing was reported); accuracy is
+        left out of a regression's."""
+        kept = self.reports()
+        if not kept:
+            return {}
+        out = {
+            "step": np.array([m.step for m in kept], dtype=np.int64),
+            "epoch": np.array([m.epoch for m in kept], dtype=np.float64),
+            "wall_time": np.array([m.wall_time for m in kept], dtype=np.float64),
+            "loss": np.array([m.loss for m in kept], dtype=np.float64),
+            "learning_rate": np.array(
+                [m.learning_rate for m in kept], dtype=np.float64
+            ),
+        }
+        if all(m.accuracy is not None for m in kept):
+            out["accuracy"] = np.array([m.accuracy for m in kept], dtype=np.float64)
+        return {k: out[k] for k in STEP_COLUMNS if k in out}
+
+
+def _joined(a: list, b: list) -> list:
+    """One bucket of two consecutive ones."""
+    low = a[0] if a[0].loss <= b[0].loss else b[0]
+    high = a[1] if a[1].loss >= b[1].loss else b[1]
+    return [low, high, a[2] + b[2]]

@@ -281,6 +281,7 @@ class LeanDense:
         self._cur = None
         self._sizes: list[int] = []
         self._window_start = 0
+        self._right = 0  # right answers read this epoch
 
     # -- data ------------------------------------------------------------------
     def _inputs(self, x, ones: bool) -> np.ndarray:
@@ -324,6 +325,7 @@ class LeanDense:
             np.take(self._labels, order, axis=0, out=self._le)
         self._window_start = 0
         self._sizes.clear()
+        self._right = 0
 
     def forward(self, b: int) -> int:
         """Run batch b of this epoch forward; returns its size."""
@@ -356,25 +358,28 @@ class LeanDense:
         self._sizes.append(m)
         return m
 
-    def take_losses(self) -> tuple[list[float], list[int]]:
-        """The mean loss of each batch run since the last call, and their sizes."""
+    def take_losses(self) -> tuple[list[float], list[int], int | None]:
+        """The mean loss of each batch run since the last call, their sizes,
+        and the right answers over them (None for regression)."""
         sizes = self._sizes
         if not sizes:
-            return [], []
+            return [], [], None
         lo = self._window_start
         hi = lo + sum(sizes)
+        labels = None if self._le is None else self._le[lo:hi]
+        out = self._oe[lo:hi]
         with np.errstate(all="ignore"):
-            per_example = self._example_losses(
-                self._oe[lo:hi],
-                self._te[lo:hi],
-                None if self._le is None else self._le[lo:hi],
-            )
+            per_example = self._example_losses(out, self._te[lo:hi], labels)
             starts = np.cumsum([0, *sizes[:-1]])
             sums = np.add.reduceat(per_example, starts)
             values = (sums / np.asarray(sizes, np.float32)).tolist()
+        right = None
+        if self.classification:
+            right = self._count_right(out, labels)
+            self._right += right
         self._window_start = hi
         self._sizes = []
-        return values, sizes
+        return values, sizes, right
 
     def learn(self, report: bool) -> dict[str, float] | None:
         """Backward pass and optimizer step for the batch run forward last;
@@ -433,8 +438,10 @@ class LeanDense:
         return norms
 
     def train_correct(self) -> int:
-        """Right answers over the epoch just run (each with its batch's weights)."""
-        return int(np.count_nonzero(self._predict(self._oe) == self._le))
+        """Right answers over the epoch just run (each with its batch's
+        weights): the trainer has read every loss by then, and each read
+        counted its batches'."""
+        return self._right
 
     def evaluate(self):
         """(mean loss, accuracy, confusion matrix) on the validation split."""
@@ -520,6 +527,11 @@ class LeanDense:
                 h = h.copy()
             outs.append(h)
         return outs
+
+    def _count_right(self, out, labels) -> int:
+        if out.shape[1] == 1:  # True == 1: no int copy of the predictions
+            return int(np.count_nonzero((out[:, 0] > 0) == labels))
+        return int(np.count_nonzero(out.argmax(1) == labels))
 
     def _predict(self, out) -> np.ndarray:
         if out.shape[1] == 1:

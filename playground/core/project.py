@@ -1,13 +1,17 @@
 """The project file (.npg): one zip that reopens the work exactly.
 
 Layout: `project.json` (format, schema_version, network, data, training
-settings, runs, view state), `weights/<run>.safetensors` and
-`metrics/<run>.json`. Nothing in it is pickled, so opening a file someone
-mailed you cannot run code. Writes are atomic: temp file, then os.replace.
+settings, runs, view state), `weights/<run>.safetensors`, `metrics/<run>.json`
+(the history: one record per epoch, with its gradient norms per layer) and
+`metrics/<run>.npz` (the step reports, thinned: see events.StepLog). Nothing
+in it is pickled, so opening a file someone mailed you cannot run code: the
+npz is read with allow_pickle=False. Writes are atomic: temp file, then
+os.replace. A member that files from older versions lack means "none kept".
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -18,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from playground.core.atomic import atomic_path
+from playground.core.events import STEP_COLUMNS
 from playground.core.settings import SettingsError, TrainingSettings
 from playground.core.spec import NetworkSpec, SpecError
 
@@ -46,6 +51,9 @@ class RunRecord:
     # how the curves show the run: "#rrggbb" ("" lets the view pick one)
     color: str = ""
     visible: bool = True
+    # the step reports, thinned to ~2,000 (events.StepLog): column name ->
+    # 1-D array, as in events.STEP_COLUMNS; {} when none were kept
+    step_series: dict[str, np.ndarray] = field(default_factory=dict)
 
     def final_metrics(self) -> dict:
         """The epoch whose weights the run kept, as RunSummary.final_metrics: the
@@ -132,6 +140,8 @@ def save_project(project: Project, path) -> None:
                 zf.writestr(
                     f"metrics/{r.name}.json", json.dumps({"history": r.history})
                 )
+                if r.step_series:
+                    zf.writestr(f"metrics/{r.name}.npz", _npz(r.step_series))
                 if r.weights:
                     tensors = {k: np.ascontiguousarray(v) for k, v in r.weights.items()}
                     zf.writestr(f"weights/{r.name}.safetensors", save(tensors))
@@ -229,6 +239,9 @@ def _load_run_members(zf, names, run: RunRecord, wanted: bool, fname: str) -> No
         if not isinstance(hist, list) or not all(isinstance(h, dict) for h in hist):
             raise ProjectError(f"{fname}: {metrics} must hold a list of epochs")
         run.history = hist
+    steps = f"metrics/{run.name}.npz"
+    if steps in names:
+        run.step_series = _step_series(zf.read(steps), f"{fname}: {steps}")
     member = f"weights/{run.name}.safetensors"
     if wanted:
         if member not in names:
@@ -237,6 +250,30 @@ def _load_run_members(zf, names, run: RunRecord, wanted: bool, fname: str) -> No
             run.weights = load(zf.read(member))
         except Exception as exc:
             raise ProjectError(f"{fname}: {member} is damaged ({exc})") from None
+
+
+def _npz(columns: dict) -> bytes:
+    out = io.BytesIO()
+    np.savez(out, **{k: np.asarray(v) for k, v in columns.items()})
+    return out.getvalue()
+
+
+def _step_series(data: bytes, where: str) -> dict[str, np.ndarray]:
+    """A run's step columns from its npz: numbers only, one length."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            columns = {k: npz[k] for k in npz.files if k in STEP_COLUMNS}
+    # not a zip (numpy then takes it for a pickle and refuses), a truncated
+    # one, an object array (refused: allow_pickle=False)
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ProjectError(f"{where} is damaged ({exc})") from None
+    lengths = {len(v) if v.ndim == 1 else -1 for v in columns.values()}
+    numeric = all(v.dtype.kind in "iuf" for v in columns.values())
+    if columns and (len(lengths) != 1 or -1 in lengths or not numeric):
+        raise ProjectError(f"{where} must hold columns of numbers of one length")
+    if columns and not {"step", "loss"} <= set(columns):
+        raise ProjectError(f"{where} has no step or loss column")
+    return columns
 
 
 def run_from_summary(
@@ -268,5 +305,6 @@ def run_from_summary(
         message=message,
         examples_per_second=summary.examples_per_second if summary else 0.0,
         weights=dict(summary.state_dict) if summary else {},
+        step_series=dict(summary.step_series) if summary else {},
     )
 

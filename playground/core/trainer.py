@@ -26,6 +26,7 @@ from playground.core.events import (
     RunStarted,
     RunSummary,
     Snapshot,
+    StepLog,
     StepMetrics,
     Stopped,
 )
@@ -191,6 +192,7 @@ class Trainer:
         self._best_epoch = 0
         self._elapsed = None
         self._examples = 0
+        self._step_log = StepLog()
 
     # -- public -------------------------------------------------------------
     def run(self, control: RunControl | None = None) -> Iterator[object]:
@@ -279,10 +281,13 @@ class Trainer:
 
         self._last_good = net.state()
         last_good_time = time.perf_counter()
+        last_batch = steps_per_epoch - 1
+        step_log = self._step_log
         for epoch in range(1, s.epochs + 1):
             net.start_epoch()
             epoch_loss_sum = 0.0
             epoch_examples = 0
+            epoch_norms = []  # the gradient norms reported in this epoch
             for b in range(steps_per_epoch):
                 if control.held:
                     control.wait_while_held()
@@ -318,21 +323,29 @@ class Trainer:
                         self._last_good = net.state()
                         last_good_time = time.perf_counter()
 
-                norms = net.learn(check)
+                # an epoch without a report still gets its last step's norms
+                norms = net.learn(check or (b == last_batch and not epoch_norms))
+                if norms is not None:
+                    epoch_norms.append(norms)
 
                 if check:
                     now = time.perf_counter()
                     span = now - last_report_time
                     rate = (examples - last_report_examples) / span if span > 0 else 0.0
                     last_report_time, last_report_examples = now, examples
-                    yield StepMetrics(
+                    read = max(1, self._last_flush_examples)
+                    right = self._last_flush_correct
+                    metrics = StepMetrics(
                         step=step,
                         epoch=epoch - 1 + (b + 1) / steps_per_epoch,
-                        loss=mean / max(1, self._last_flush_examples),
+                        loss=mean / read,
                         learning_rate=net.learning_rate,
                         examples_per_second=rate,
                         wall_time=elapsed(),
+                        accuracy=None if right is None else right / read,
                     )
+                    step_log.add(metrics)
+                    yield metrics
                     yield GradientNorms(step=step, norms=norms)
                     if control.take_snapshot_request() or single:
                         weights, activations = net.snapshot(self._probe(control))
@@ -375,6 +388,7 @@ class Trainer:
                 examples_per_second=examples / now if now > 0 else 0.0,
                 best_epoch=self._best_epoch,
                 confusion=confusion,
+                gradient_norms=_mean_norms(epoch_norms),
             )
             self._history.append(metrics)
             self._last_good = net.state()
@@ -399,9 +413,9 @@ class Trainer:
 
     # -- helpers --------------------------------------------------------------
     def _flush(self, net) -> float:
-        """Read the pending losses (one device sync); return their sum weighted
-        by examples."""
-        values, sizes = net.take_losses()
+        """Read the pending losses and right answers (one device sync); return
+        the losses' sum weighted by examples."""
+        values, sizes, self._last_flush_correct = net.take_losses()
         if not values:
             self._last_flush_examples = 0
             return 0.0
@@ -417,6 +431,7 @@ class Trainer:
         return total
 
     _last_flush_examples = 0
+    _last_flush_correct: int | None = None
 
     def _probe(self, control) -> np.ndarray | None:
         """The inputs a snapshot reports on when the driver's choice fits; None
@@ -447,6 +462,7 @@ class Trainer:
             wall_time=seconds,
             examples_per_second=self._examples / seconds if seconds > 0 else 0.0,
             restored_best=restored_best,
+            step_series=self._step_log.columns(),
         )
 
 
@@ -454,8 +470,9 @@ class _TorchNet:
     """The general path: any network, any device, one PyTorch call chain per
     batch. `Trainer` drives it (or LeanDense, which has the same methods).
 
-    Hot-loop rules as in the module docstring: losses stay on the device until
-    take_losses, accuracy counts too until train_correct."""
+    Hot-loop rules as in the module docstring: losses and accuracy counts
+    stay on the device until take_losses (the window's) and train_correct
+    (the epoch's)."""
 
     def __init__(self, model, shapes, dataset, loss_name, settings, batch: int,
                  steps_per_epoch: int, device):
@@ -497,7 +514,8 @@ class _TorchNet:
         self.layer_names = tuple(self.layer_groups)
         self.window: list = []  # loss tensors since the last read
         self.window_sizes: list[int] = []
-        self.corrects: list = []
+        self.corrects: list = []  # right answers since the last read, per batch
+        self.right = 0  # right answers read this epoch
         self.order = None
         self.total = None
 
@@ -507,6 +525,7 @@ class _TorchNet:
         self.model.train()
         self.order = torch.randperm(self.n, generator=self.shuffle).to(self.device)
         self.corrects = []
+        self.right = 0
 
     def forward(self, b: int) -> int:
         s = self.settings
@@ -531,15 +550,29 @@ class _TorchNet:
             self.corrects.append(self.loss_fn.correct(out, labels))
         return size
 
-    def take_losses(self) -> tuple[list[float], list[int]]:
+    def take_losses(self) -> tuple[list[float], list[int], int | None]:
+        """Each batch's mean loss since the last call, their sizes, and the
+        right answers over them (None for regression), in one device read."""
         if not self.window:
-            return [], []
+            return [], [], None
         import torch
 
-        values = torch.stack(self.window).tolist()
+        losses = torch.stack(self.window)
+        right = None
+        if self.classification:
+            count = torch.stack(self.corrects).sum()
+            self.corrects = []
+            # One read for both. At least float32 (exact to 2**24 examples a
+            # read); not float64, which Apple's MPS lacks.
+            dtype = torch.promote_types(losses.dtype, torch.float32)
+            losses = torch.cat([losses.to(dtype), count.to(dtype).reshape(1)])
+        values = losses.tolist()
+        if self.classification:
+            right = int(values.pop())
+            self.right += right
         sizes = self.window_sizes
         self.window, self.window_sizes = [], []
-        return values, sizes
+        return values, sizes, right
 
     def learn(self, report: bool) -> dict[str, float] | None:
         import torch
@@ -560,9 +593,9 @@ class _TorchNet:
         return self.optimizer.param_groups[0]["lr"]
 
     def train_correct(self) -> int:
-        import torch
-
-        return int(torch.stack(self.corrects).sum().item())
+        """Right answers over the epoch: the trainer has read every loss by
+        then, and each read counted its batches' (no second device read)."""
+        return self.right
 
     def evaluate(self):
         import torch
@@ -634,6 +667,23 @@ def _user_errors():
 
 
 _USER_ERRORS = _user_errors()
+
+
+def _mean_norms(reports: list) -> dict[str, float] | None:
+    """Each layer's mean over an epoch's gradient-norm reports (plain Python:
+    a few reports of a few layers, where numpy's set-up cost 2% of a lean
+    epoch)."""
+    if not reports:
+        return None
+    if len(reports) == 1:
+        return dict(reports[0])
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for report in reports:
+        for name, value in report.items():
+            sums[name] = sums.get(name, 0.0) + value
+            counts[name] = counts.get(name, 0) + 1
+    return {name: total / counts[name] for name, total in sums.items()}
 
 
 def _layer_parameter_groups(model) -> dict[str, list]:

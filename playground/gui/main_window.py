@@ -455,7 +455,7 @@ class MainWindow(QMainWindow):
             if "val_accuracy" in final:
                 text += f": validation accuracy {final['val_accuracy']:.1%}"
             elif "val_loss" in final:
-                text += f": validation loss {final['val_loss']:.4f}"
+                text += f": validation loss {final['val_loss']:.4g}"
             self.statusBar().showMessage(text, 15_000)
 
     # -- files ------------------------------------------------------------------

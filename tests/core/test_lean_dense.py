@@ -82,6 +82,7 @@ def assert_same_run(a, b):
             assert (x.step, x.epoch) == (y.step, y.epoch)
             assert x.learning_rate == pytest.approx(y.learning_rate, rel=1e-12)
             close(x.loss, y.loss, f"{name} {x.step}")
+            assert x.accuracy == y.accuracy, f"{name} {x.step}"  # counts: exact
         elif isinstance(x, GradientNorms):
             assert x.step == y.step and list(x.norms) == list(y.norms)
             close(list(x.norms.values()), list(y.norms.values()), f"norms {x.step}")
@@ -96,6 +97,10 @@ def assert_same_run(a, b):
                 assert y.confusion is None
             else:
                 np.testing.assert_array_equal(x.confusion, y.confusion)
+            assert list(x.gradient_norms or {}) == list(y.gradient_norms or {})
+            if x.gradient_norms:
+                close(list(x.gradient_norms.values()),
+                      list(y.gradient_norms.values()), f"epoch norms {x.epoch}")
         elif isinstance(x, Snapshot):
             assert (x.step, x.epoch) == (y.step, y.epoch)
             assert_same_state(x.weights, y.weights)
@@ -129,6 +134,13 @@ def assert_same_summary(a, b):
     )
     assert len(a.history) == len(b.history)
     assert_same_state(a.state_dict, b.state_dict)
+    series_a, series_b = a.step_series, b.step_series
+    assert list(series_a) == list(series_b)
+    for key in ("step", "epoch", "accuracy", "learning_rate"):
+        if key in series_a:
+            np.testing.assert_array_equal(series_a[key], series_b[key], err_msg=key)
+    if series_a:
+        close(series_a["loss"], series_b["loss"], "step series loss")
 
 
 def model_state(trainer):
@@ -533,3 +545,32 @@ def test_the_spiral_is_learned():
     history = [e for e in events if isinstance(e, EpochMetrics)]
     assert history[-1].val_accuracy > 0.9
     assert all(math.isfinite(m.train_loss) for m in history)
+
+
+@pytest.mark.parametrize(
+    "dataset,options,spec,loss",
+    [
+        ("circle", {"points": 300, "seed": 1}, mlp((2,), [8], 1), "bce_with_logits"),
+        ("iris", {}, mlp((4,), [8], 3), "cross_entropy"),
+        ("iris", {}, mlp((4,), [8], 3), "mse"),
+    ],
+)
+def test_per_step_accuracy_matches_the_torch_path(dataset, options, spec, loss):
+    """Each report's accuracy counts the same batches as its loss, on both paths."""
+    ds = get_dataset(dataset, **options)
+    (_, a), (_, b) = both(spec, ds, epochs=4, log_every=3, loss=loss)
+    assert_same_run(a, b)
+    steps = [e for e in a if isinstance(e, StepMetrics)]
+    assert steps and all(0 <= s.accuracy <= 1 for s in steps)
+    # the trainer reads every step's loss at the epoch's end: the epoch's
+    # accuracy is still over all of its batches
+    epochs = [e for e in a if isinstance(e, EpochMetrics)]
+    assert all(0 < e.train_accuracy <= 1 for e in epochs)
+
+
+def test_a_regression_reports_no_step_accuracy_on_either_path():
+    ds = get_dataset("plane", points=200, seed=0)
+    (_, a), (_, b) = both(mlp((2,), [8], 1), ds, epochs=2)
+    assert_same_run(a, b)
+    assert all(e.accuracy is None for e in a if isinstance(e, StepMetrics))
+    assert "accuracy" not in a[-1].summary.step_series

@@ -211,3 +211,100 @@ def test_a_run_keeps_the_class_names_it_was_trained_with(tmp_path):
     assert loaded.dataset["class_names"] == ["cat", "dog"]
     plain = run_from_summary(project, summary, "stopped")
     assert "class_names" not in plain.dataset
+
+
+def step_series(n=50, accuracy=True):
+    columns = {
+        "step": np.arange(10, 10 * n + 1, 10, dtype=np.int64),
+        "epoch": np.arange(1, n + 1) / 5,
+        "wall_time": np.arange(1, n + 1) * 0.0125,
+        "loss": 1 / np.arange(1, n + 1),
+        "learning_rate": np.full(n, 0.03),
+    }
+    if accuracy:
+        columns["accuracy"] = np.linspace(0.5, 1.0, n)
+    return columns
+
+
+def test_step_series_and_gradient_norms_round_trip(tmp_path):
+    p = sample_project()
+    run = p.runs[0]
+    run.step_series = step_series()
+    run.history[0]["gradient_norms"] = {"0 Linear": 0.25, "2 Linear": 1e-7}
+    save_project(p, tmp_path / "p.npg")
+    with zipfile.ZipFile(tmp_path / "p.npg") as zf:
+        assert "metrics/run-1.npz" in zf.namelist()
+    loaded = load_project(tmp_path / "p.npg").runs[0]
+    assert loaded.history[0]["gradient_norms"] == {"0 Linear": 0.25, "2 Linear": 1e-7}
+    assert set(loaded.step_series) == set(run.step_series)
+    for key, value in run.step_series.items():
+        np.testing.assert_array_equal(loaded.step_series[key], value)
+        assert loaded.step_series[key].dtype == value.dtype
+
+
+def test_a_regression_run_keeps_steps_without_accuracy(tmp_path):
+    p = sample_project()
+    p.runs[0].step_series = step_series(accuracy=False)
+    save_project(p, tmp_path / "p.npg")
+    assert "accuracy" not in load_project(tmp_path / "p.npg").runs[0].step_series
+
+
+def test_files_without_step_series_load_with_none_kept(tmp_path):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)  # as older versions wrote it
+    run = load_project(path).runs[0]
+    assert run.step_series == {}
+    assert "gradient_norms" not in run.history[0]
+
+
+def replace_member(path, name, data):
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist() if n != name}
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, d in members.items():
+            zf.writestr(n, d)
+        zf.writestr(name, data)
+
+
+def npz_bytes(**arrays):
+    import io
+
+    out = io.BytesIO()
+    np.savez(out, **arrays)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"not a zip", "damaged"),
+        # a pickled object array must not be unpickled on opening
+        (npz_bytes(step=np.array([1, 2]), loss=np.array([{"x": 1}, None], dtype=object)),
+         "damaged"),
+        (npz_bytes(step=np.array([1, 2]), loss=np.array([0.5])), "one length"),
+        (npz_bytes(step=np.array([1, 2]), loss=np.array(["a", "b"])), "numbers"),
+        (npz_bytes(epoch=np.array([1.0])), "no step or loss"),
+    ],
+)
+def test_damaged_step_series_are_refused(tmp_path, data, message):
+    path = tmp_path / "p.npg"
+    save_project(sample_project(), path)
+    replace_member(path, "metrics/run-1.npz", data)
+    with pytest.raises(ProjectError, match=message):
+        load_project(path)
+
+
+def test_a_saved_run_keeps_the_trainers_step_series_and_norms(tmp_path):
+    from playground.core.datasets import get_dataset
+    from playground.core.trainer import Trainer
+
+    project = Project(spec=default_spec())
+    settings = TrainingSettings(epochs=3, device="cpu")
+    end = list(Trainer(project.spec, get_dataset("circle", points=200), settings).run())[-1]
+    project.runs.append(run_from_summary(project, end.summary, "completed"))
+    save_project(project, tmp_path / "p.npg")
+    run = load_project(tmp_path / "p.npg").runs[0]
+    assert len(run.step_series["step"]) == 3 * 10 // settings.log_every
+    np.testing.assert_array_equal(run.step_series["loss"], end.summary.step_series["loss"])
+    assert all(set(h["gradient_norms"]) == {"0 Linear", "2 Linear", "4 Linear"}
+               for h in run.history)

@@ -60,7 +60,7 @@ def test_export_png_svg_and_csv(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target["path"]), ""))
     actions = {a.text().rstrip("\u2026"): a for a in tab.export_button.menu().actions()}
     for name, path in (("Loss plot as PNG", "loss.png"), ("Accuracy plot as SVG", "acc.svg"),
-                       ("Data as CSV", "curves.csv")):
+                       ("Loss and accuracy data as CSV", "curves.csv")):
         target["path"] = tmp_path / path
         actions[name].trigger()
         assert target["path"].exists(), name
@@ -72,7 +72,106 @@ def test_export_png_svg_and_csv(qtbot, window, tmp_path, monkeypatch):
     val = [r for r in rows if r["series"] == "loss: validation"]
     assert [float(r["epoch"]) for r in val] == [1.0, 2.0, 3.0]
     assert float(val[-1]["value"]) == window.session.project.runs[-1].history[-1]["val_loss"]
+    step_acc = [r for r in rows if r["series"] == "accuracy: train (per step)"]
+    assert len(step_acc) == tab.curves.point_count("step_acc") > 0
+    assert all(0 <= float(r["value"]) <= 1 for r in step_acc)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["acc.svg", "curves.csv", "loss.png"]
+
+
+def check_png(path):
+    image = QImage(str(path))
+    assert not image.isNull() and image.width() > 50 and image.height() > 50, path
+
+
+def check_svg(path):
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg") and len(list(root.iter())) > 10, path
+
+
+def read_csv(path):
+    with open(path, newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def export_actions(menu):
+    return {a.text().rstrip("\u2026"): a for a in menu.actions() if a.text()}
+
+
+def test_export_the_learning_rate_and_gradient_plots_and_their_data(
+        qtbot, window, tmp_path, monkeypatch):
+    tab = trained(qtbot, window, epochs=2)
+    assert not tab.gradients.isVisible()
+    target = {}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target["path"]), ""))
+    actions = export_actions(tab.export_button.menu())
+    for name, path in (("Learning-rate plot as PNG", "lr.png"),
+                       ("Learning-rate plot as SVG", "lr.svg"),
+                       ("Gradient-norm plot as PNG", "norms.png"),
+                       ("Gradient-norm plot as SVG", "norms.svg"),
+                       ("Learning rate and gradient norms as CSV", "gradients.csv")):
+        target["path"] = tmp_path / path
+        actions[name].trigger()
+        assert target["path"].exists(), name
+        assert f"Saved {target['path']}" in tab.export_message.text()
+    assert tab.gradients.isVisible()  # opened: the user sees what was saved
+    for name in ("lr.png", "norms.png"):
+        check_png(tmp_path / name)
+    for name in ("lr.svg", "norms.svg"):
+        check_svg(tmp_path / name)
+    g = tab.gradients
+    rows = read_csv(tmp_path / "gradients.csv")
+    assert rows[0] == ["run", "series", "step", "epoch", "wall_time", "value"]
+    assert len(rows) == 1 + g.lr.n + sum(t.n for t in g.norms.values())
+    run = window.session.project.runs[-1]
+    series = {r[1] for r in rows[1:]}
+    assert series == {"learning rate", "gradient norm: 0 Linear",
+                      "gradient norm: 2 Linear", "gradient norm: 4 Linear"}
+    assert {r[0] for r in rows[1:]} == {run.name}
+    rates = [r for r in rows[1:] if r[1] == "learning rate"]
+    assert all(float(r[5]) == 0.03 and r[4] for r in rates)
+
+
+def test_export_the_confusion_matrix_as_png_svg_and_csv(qtbot, window, tmp_path, monkeypatch):
+    matrices = {1: [[30, 20], [10, 40]], 2: [[45, 5], [0, 0]]}
+    tab = with_runs(window, record("clf", 0.01, epochs=2, confusion=matrices.get))
+    tab.run_choice.setCurrentIndex(tab.run_choice.findText("clf"))
+    tab.show_page("confusion")
+    target = {}
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target["path"]), ""))
+    actions = export_actions(tab.confusion.export_button.menu())
+    for name, path in (("Matrix as PNG", "cm.png"), ("Matrix as SVG", "cm.svg"),
+                       ("Matrix and per-class metrics as CSV", "cm.csv")):
+        target["path"] = tmp_path / path
+        actions[name].trigger()
+        assert f"Saved {target['path']}" in tab.export_message.text(), name
+    check_png(tmp_path / "cm.png")
+    check_svg(tmp_path / "cm.svg")
+    rows = read_csv(tmp_path / "cm.csv")
+    assert rows[0] == ["true \\ predicted", "negative", "positive", "precision", "recall",
+                       "f1", "support"]
+    assert len(rows) == 1 + 2
+    # epoch 2: nothing was predicted positive, and no example is: 0/0 is blank
+    assert rows[1][:3] == ["negative", "45", "5"] and rows[1][6] == "50"
+    assert float(rows[1][3]) == 1.0 and float(rows[1][4]) == 0.9
+    assert rows[2][:5] == ["positive", "0", "0", "0.0", ""]
+    # the epoch chosen is the one exported
+    tab.confusion.slider.setValue(1)
+    target["path"] = tmp_path / "cm1.csv"
+    actions["Matrix and per-class metrics as CSV"].trigger()
+    assert read_csv(tmp_path / "cm1.csv")[2][:3] == ["positive", "10", "40"]
+
+
+def test_a_run_without_a_confusion_matrix_says_so_on_export(qtbot, window, tmp_path):
+    tab = with_runs(window, record("plain", 0.01, epochs=2))
+    tab.run_choice.setCurrentIndex(tab.run_choice.findText("plain"))
+    assert not tab.export_plot("confusion", tmp_path / "cm.png")
+    assert "no confusion matrix" in tab.export_message.text()
+    assert not tab.export_csv(tmp_path / "cm.csv", "confusion")
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_bad_export_name_or_folder_says_so_in_place(qtbot, window, tmp_path):
@@ -145,13 +244,45 @@ def test_marks_and_the_end_heading_come_back_with_the_live_run(qtbot, window):
     assert tab.heading.text().startswith("Finished (early stopping). Epoch")
 
 
-def test_opening_a_project_clears_the_gradient_panel(qtbot, window, tmp_path):
-    tab = trained(qtbot, window, epochs=2)
-    assert tab.gradients.norms
+def test_a_reopened_run_shows_its_step_curves_learning_rate_and_gradients(
+        qtbot, window, tmp_path):
+    tab = trained(qtbot, window, epochs=3)
+    curves, g = tab.curves, tab.gradients
+    assert curves.point_count("step_acc") == curves.point_count("step_loss") > 0
+    assert g.norms
     path = tmp_path / "p.npg"
     assert window._save_to(path)
+    window.session.new_project()
+    assert not g.norms and g.lr.n == 0  # the last project's run is gone
+    assert not curves.runs
     assert window.open_project(path)
-    assert not tab.gradients.norms and tab.gradients.lr.n == 0
+    run = window.session.project.runs[-1]
+    steps = run.step_series
+    assert tab.run_choice.currentText() == run.name  # the newest run, chosen
+    assert len(steps["step"]) == 3 * 25 // 10  # every report of a short run
+    # the per-step curves come back, faint, in both plots
+    assert curves.point_count("step_loss") == len(steps["step"])
+    assert curves.drawn_count("step_loss") == curves.drawn_count("step_acc") == len(
+        steps["step"])
+    np.testing.assert_allclose(curves.curves["step_acc"].yData, steps["accuracy"])
+    assert "per step" in curves.legend_names("loss")
+    assert "per step" in curves.legend_names("accuracy")
+    # and the learning rate and each epoch's mean gradient norms
+    qtbot.mouseClick(tab.gradients_button, Qt.LeftButton)
+    assert g.lr.n == len(steps["step"]) and len(g.lr_curve.xData) == g.lr.n
+    assert sorted(g.norm_curves) == ["0 Linear", "2 Linear", "4 Linear"]
+    assert g.norm_curves["0 Linear"].yData.tolist() == [
+        h["gradient_norms"]["0 Linear"] for h in run.history]
+    tab.set_x_axis("time")
+    assert g.norm_curves["0 Linear"].xData.tolist() == [h["wall_time"] for h in run.history]
+    assert curves.curves["step_loss"].xData.tolist() == steps["wall_time"].tolist()
+    # a run from a file that kept no steps draws by epoch, as before
+    old = record("old", 0.1, epochs=2)
+    with_runs(window, old)
+    tab.run_choice.setCurrentIndex(tab.run_choice.findText("old"))
+    assert g.lr.n == 0 and not g.norm_curves
+    tab.run_choice.setCurrentIndex(tab.run_choice.findText(run.name))
+    assert sorted(g.norm_curves) == ["0 Linear", "2 Linear", "4 Linear"]
 
 
 def test_csv_keeps_every_steps_epoch_exactly(qtbot):
@@ -241,7 +372,7 @@ def test_runs_with_three_learning_rates_overlay_in_one_plot(qtbot, window):
     table = tab.run_table
     assert [table.cell(key_of(tab, n), "Learning rate") for n in ("lr-0.001", "lr-0.01", "lr-0.1")] \
         == ["0.001", "0.01", "0.1"]
-    assert table.cell(key_of(tab, "lr-0.01"), "Val loss") == f"{2.4 / 5:.4f}"
+    assert table.cell(key_of(tab, "lr-0.01"), "Val loss") == "0.48"
     assert table.cell(key_of(tab, "lr-0.01"), "Val acc.") == "45.0%"
     assert table.cell(key_of(tab, "lr-0.01"), "Batch") == "16"
     assert table.cell(key_of(tab, "lr-0.01"), "Epochs") == "5/5"

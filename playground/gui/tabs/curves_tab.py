@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QPoint, Qt, QTimer, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
     QComboBox,
     QFileDialog,
+    QGraphicsView,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -58,6 +59,20 @@ POINTS_PER_UPDATE = 4  # step points per engine update (about 30 a second)
 LIVE = "Current run"
 # the history field that places an epoch on each x axis
 AXIS_FIELDS = {"step": "step", "epoch": "epoch", "time": "wall_time"}
+# what each picture export is called: in dialogs, file names and the SVG
+PLOT_NAMES = {
+    "loss": ("loss plot", "loss"),
+    "accuracy": ("accuracy plot", "accuracy"),
+    "learning_rate": ("learning-rate plot", "learning-rate"),
+    "gradient_norm": ("gradient-norm plot", "gradient-norms"),
+    "confusion": ("confusion matrix", "confusion-matrix"),
+}
+# which data each CSV export holds: (dialog title, file name)
+CSV_NAMES = {
+    "curves": ("the ticked runs' loss and accuracy", "curves"),
+    "gradients": ("the chosen run's learning rate and gradient norms", "gradients"),
+    "confusion": ("the confusion matrix and per-class metrics", "confusion-matrix"),
+}
 
 
 @dataclass
@@ -203,26 +218,46 @@ class TrainingCurvesTab(QWidget):
         self.gradients_button.setText("Learning rate and gradients")
         self.gradients_button.setCheckable(True)
         self.gradients_button.setToolTip(
-            "The learning rate and each layer's gradient norm over the current run, on a "
-            "log scale: vanishing gradients sit decades below the rest, exploding ones climb"
+            "The learning rate and each layer's gradient norm over the chosen run, on a "
+            "log scale: vanishing gradients sit decades below the rest, exploding ones "
+            "climb. A saved run keeps each epoch's mean norms."
         )
         self.gradients_button.toggled.connect(self.gradients.setVisible)
         self.export_button = QToolButton()
         self.export_button.setText("Export")
         self.export_button.setToolTip(
-            "Save the plots as images, or the ticked runs' points"
+            "Save a plot as an image (PNG or SVG) or its points as CSV. The "
+            "confusion matrix has its own Export on its page."
         )
         self.export_button.setPopupMode(QToolButton.InstantPopup)
         menu = QMenu(self.export_button)
-        for text, plot, suffix in (
-            ("Loss plot as PNG\u2026", "loss", "png"),
-            ("Loss plot as SVG\u2026", "loss", "svg"),
-            ("Accuracy plot as PNG\u2026", "accuracy", "png"),
-            ("Accuracy plot as SVG\u2026", "accuracy", "svg"),
+        # one CSV per panel: the loss and accuracy plots share their runs and
+        # axes (one row a point, the series named), the learning rate and
+        # the norms are the chosen run's
+        for section in (
+            (
+                ("Loss plot as PNG\u2026", "loss", "png"),
+                ("Loss plot as SVG\u2026", "loss", "svg"),
+                ("Accuracy plot as PNG\u2026", "accuracy", "png"),
+                ("Accuracy plot as SVG\u2026", "accuracy", "svg"),
+                ("Loss and accuracy data as CSV\u2026", "curves", "csv"),
+            ),
+            (
+                ("Learning-rate plot as PNG\u2026", "learning_rate", "png"),
+                ("Learning-rate plot as SVG\u2026", "learning_rate", "svg"),
+                ("Gradient-norm plot as PNG\u2026", "gradient_norm", "png"),
+                ("Gradient-norm plot as SVG\u2026", "gradient_norm", "svg"),
+                ("Learning rate and gradient norms as CSV\u2026", "gradients", "csv"),
+            ),
         ):
-            menu.addAction(text, lambda p=plot, s=suffix: self.export_plot_dialog(p, s))
-        menu.addAction("Data as CSV\u2026", self.export_csv_dialog)
+            if menu.actions():
+                menu.addSeparator()
+            for text, what, suffix in section:
+                menu.addAction(text, lambda w=what, s=suffix: self.export_dialog(w, s))
         self.export_button.setMenu(menu)
+        self.confusion.export_requested.connect(
+            lambda suffix: self.export_dialog("confusion", suffix)
+        )
         row = self._controls = QHBoxLayout()
         row.addWidget(QLabel("X axis"))
         row.addWidget(self.x_axis)
@@ -278,53 +313,107 @@ class TrainingCurvesTab(QWidget):
     def set_x_axis(self, axis: str) -> None:
         self.x_axis.setCurrentIndex(AXES.index(axis))
 
-    def export_plot_dialog(self, which: str, suffix: str) -> None:
+    def export_dialog(self, what: str, suffix: str) -> None:
+        """Ask where, then export: a plot (PLOT_NAMES) as "png" or "svg", or
+        data (CSV_NAMES; "confusion" means its data here) as "csv"."""
+        if suffix == "csv":
+            title, stem = CSV_NAMES[what]
+        else:
+            title, stem = PLOT_NAMES[what]
         path, _ = QFileDialog.getSaveFileName(
             self,
-            f"Export the {which} plot",
-            f"{which}.{suffix}",
+            f"Export {title}",
+            f"{stem}.{suffix}",
             f"{suffix.upper()} files (*.{suffix})",
         )
-        if path:
-            self.export_plot(which, path)
+        if not path:
+            return
+        if suffix == "csv":
+            self.export_csv(path, what)
+        else:
+            self.export_plot(what, path)
+
+    def export_plot_dialog(self, which: str, suffix: str) -> None:
+        self.export_dialog(which, suffix)
 
     def export_plot(self, which: str, path) -> bool:
-        """Write the plot as PNG or SVG (by the file's suffix)."""
+        """Write a plot (a PLOT_NAMES key) as PNG or SVG, by the file's
+        suffix, as it is drawn now."""
         from playground.core.atomic import atomic_path
 
         path = Path(path)
         kind = path.suffix.lower()
         if kind not in (".png", ".svg"):
             return self._export_failed(path, "the name must end in .png or .svg")
-        plot = self.curves.loss_plot if which == "loss" else self.curves.acc_plot
-        self.curves.hide_crosshair()
-        self.curves.flush()
+        widget = self._ready_to_draw(which)
+        if widget is None:
+            return self._export_failed(path, "the chosen run has no confusion matrix")
         try:
             with atomic_path(path) as tmp:
-                if not _render(plot, tmp, kind):
+                title = f"Neural Playground {PLOT_NAMES[which][0]}"
+                if not _render(widget, tmp, kind, title):
                     raise OSError("the image could not be written")
         except OSError as exc:
             return self._export_failed(path, exc.strerror or str(exc))
         return self._exported(path)
 
-    def export_csv_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export the curves' data", "curves.csv", "CSV files (*.csv)"
-        )
-        if path:
-            self.export_csv(path)
+    def _ready_to_draw(self, which: str):
+        """The widget of a plot, shown and drawn up to date (None: a
+        confusion matrix that is not there)."""
+        if which in ("loss", "accuracy"):
+            self.curves.hide_crosshair()
+            self.curves.flush()
+            return self.curves.loss_plot if which == "loss" else self.curves.acc_plot
+        if which == "confusion":
+            self.show_page("confusion")
+            self.confusion.refresh()
+            return self.confusion.matrix_widget if self.confusion.has_matrix else None
+        if not self.gradients.isVisible():
+            # the panel opens: what is exported is what the user then sees
+            self.show_page("curves")
+            self.gradients_button.setChecked(True)
+            self.gradients.parentWidget().layout().activate()
+        self.gradients.flush()
+        gradients = self.gradients
+        return gradients.lr_plot if which == "learning_rate" else gradients.norm_plot
 
-    def export_csv(self, path) -> bool:
-        """The ticked runs' points, one row each: run, series, step, epoch,
-        wall time, value."""
+    def export_csv_dialog(self) -> None:
+        self.export_dialog("curves", "csv")
+
+    def export_csv(self, path, what: str = "curves") -> bool:
+        """Write data as CSV: "curves", the ticked runs' points, one row each
+        (run, series, step, epoch, wall time, value); "gradients", the chosen
+        run's learning rate and gradient norms in the same columns;
+        "confusion", the matrix shown with each class's precision, recall
+        and F1."""
         from playground.core.atomic import write_text
 
         path = Path(path)
+        if what == "curves":
+            text = self.curves.to_csv()
+        elif what == "gradients":
+            text = self.gradients.to_csv(self._focus_name())
+        else:
+            text = self.confusion.to_csv()
+            if text is None:
+                return self._export_failed(
+                    path, "the chosen run has no confusion matrix"
+                )
         try:
-            write_text(path, self.curves.to_csv())
+            write_text(path, text)
         except OSError as exc:
             return self._export_failed(path, exc.strerror or str(exc))
         return self._exported(path)
+
+    def _focus_name(self) -> str:
+        """The name of the run the tab is about."""
+        run = self._run_of(self._focus_key())
+        if run is not None:
+            return run.name
+        live = self._live
+        if live is not None and live.record is not None:
+            return live.record.name
+        return LIVE
 
     def _exported(self, path: Path) -> bool:
         self._say(f"Saved {path}", error=False, good=True)
@@ -372,7 +461,7 @@ class TrainingCurvesTab(QWidget):
         )
         self.curves.add_run(self._live.key, LIVE, self._live.color)
         self.curves.set_streaming(True)
-        self.gradients.start(started.steps_per_epoch)
+        self.gradients.start(started.steps_per_epoch, self._live.key)
         self._fill_runs()
         self.run_choice.blockSignals(True)
         self.run_choice.setCurrentIndex(0)
@@ -418,8 +507,9 @@ class TrainingCurvesTab(QWidget):
         if live is None or not live.epochs:
             return self.heading.text()
         last = live.epochs[-1]
-        text = f"Epoch {last.epoch}: train loss {last.train_loss:.4f}, "
-        text += f"validation loss {last.val_loss:.4f}"
+        # significant digits: a well-fitted loss of 3e-5 is not "0.0000"
+        text = f"Epoch {last.epoch}: train loss {last.train_loss:.4g}, "
+        text += f"validation loss {last.val_loss:.4g}"
         if last.val_accuracy is not None:
             text += f", validation accuracy {last.val_accuracy:.1%}"
         return text
@@ -540,6 +630,7 @@ class TrainingCurvesTab(QWidget):
         for run, key in self._records:
             if id(run) not in current:
                 self.curves.remove_run(key)
+                self.gradients.forget(key)
                 if live is not None and live.record is run:
                     self._live = live = None  # the user deleted it
         kept = {id(r): k for r, k in self._records if id(r) in current}
@@ -561,7 +652,7 @@ class TrainingCurvesTab(QWidget):
             elif key is None:
                 key = self._new_key()
                 self.curves.add_run(key, run.name, self._color_of(run), run.visible)
-                self.curves.set_history(key, run.history)
+                self.curves.set_history(key, run.history, run.step_series)
             records.append((run, key))
         self._records = records
         for run, key in records:
@@ -618,7 +709,7 @@ class TrainingCurvesTab(QWidget):
         self._update_live_row.cancel()
         self._live = None
         self._records = []
-        self.gradients.start(1)  # the last project's run is gone
+        self.gradients.clear()  # the last project's runs are gone
         self.curves.clear()
         self.curves.set_streaming(False)
         self.confusion.clear("No run chosen.")
@@ -655,6 +746,7 @@ class TrainingCurvesTab(QWidget):
             return
         self._set_heading.cancel()  # a live heading still on its way
         self.curves.set_focus(key)
+        self.gradients.show_run(key, run)
         self.curves.mark_best(run.best_epoch)
         early = run.ended == "early stopping" and run.history
         self.curves.mark_early_stop(run.history[-1]["epoch"] if early else 0)
@@ -672,6 +764,7 @@ class TrainingCurvesTab(QWidget):
         live = self._live
         key = live.key if live is not None else ""
         self.curves.set_focus(key or None)
+        self.gradients.show_run(key or None)
         self.run_list.select(key)
         self.run_table.select(key)
         if live is None:
@@ -845,7 +938,7 @@ class TrainingCurvesTab(QWidget):
         return True
 
 
-def _render(widget, path: str, kind: str) -> bool:
+def _render(widget, path: str, kind: str, title: str) -> bool:
     # pyqtgraph's own SVG exporter fails on Qt 6.11's path syntax; Qt's
     # generator draws the widget as it is on screen.
     if kind == ".png":
@@ -860,10 +953,13 @@ def _render(widget, path: str, kind: str) -> bool:
     # At the generator's default 72 dpi the axes, which pyqtgraph replays
     # from recorded pictures, came out scaled apart from the curves.
     generator.setResolution(widget.logicalDpiX())
-    generator.setTitle("Neural Playground training curves")
+    generator.setTitle(title)
     painter = QPainter(generator)
     try:
-        widget.render(painter)
+        if isinstance(widget, QGraphicsView):  # a plot: its scene, as shown
+            widget.render(painter)
+        else:  # a painted widget (the confusion matrix)
+            widget.render(painter, QPoint())
     finally:
         painter.end()
     return True

@@ -12,6 +12,9 @@ call lets go of Python's lock, which the training thread then holds a while.
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
@@ -21,12 +24,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QToolTip,
     QVBoxLayout,
     QWidget,
@@ -51,6 +56,12 @@ MAX_CELL = 110
 MIN_TEXT_CELL = 18  # smaller cells are shaded without numbers
 MAX_LABEL = 120  # pixels for a class name; longer ones are elided
 DASH = "\u2013"
+
+
+def padded_names(class_names, n: int) -> list[str]:
+    """n class names: those given, then numbers for any missing."""
+    names = [str(c) for c in class_names][:n]
+    return names + [str(i) for i in range(len(names), n)]
 
 
 def shade(fraction: float) -> QColor:
@@ -82,8 +93,7 @@ class ConfusionMatrixWidget(QWidget):
     def set_matrix(self, matrix, class_names, percent: bool = False) -> None:
         self.matrix = None if matrix is None else np.asarray(matrix, dtype=float)
         n = 0 if self.matrix is None else len(self.matrix)
-        names = [str(c) for c in class_names][:n]
-        self.class_names = names + [str(i) for i in range(len(names), n)]
+        self.class_names = padded_names(class_names, n)
         self.percent = percent
         self._fractions = None if self.matrix is None else row_fractions(self.matrix)
         self.update()
@@ -209,6 +219,9 @@ class ConfusionViewWidget(QWidget):
     """The matrix of one run at a chosen epoch, and its per-class metrics."""
 
     epoch_changed = Signal(int)
+    # "png", "svg" or "csv": the owner asks where and writes the file (with
+    # the other plots' atomic writes and SVG rendering)
+    export_requested = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -262,6 +275,22 @@ class ConfusionViewWidget(QWidget):
         controls.addSpacing(16)
         controls.addWidget(QLabel("Cells"))
         controls.addWidget(self.cells)
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setToolTip(
+            "Save the matrix shown as an image, or its counts with each class's "
+            "precision, recall and F1 as CSV"
+        )
+        self.export_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.export_button)
+        for text, suffix in (
+            ("Matrix as PNG\u2026", "png"),
+            ("Matrix as SVG\u2026", "svg"),
+            ("Matrix and per-class metrics as CSV\u2026", "csv"),
+        ):
+            menu.addAction(text, lambda s=suffix: self.export_requested.emit(s))
+        self.export_button.setMenu(menu)
+        controls.addWidget(self.export_button)
         self.body = QSplitter(Qt.Horizontal)
         self.body.addWidget(self.matrix_widget)
         self.body.addWidget(self.metrics_table)
@@ -388,6 +417,41 @@ class ConfusionViewWidget(QWidget):
         )
         self.message.hide()
         self.body.show()
+
+    @property
+    def has_matrix(self) -> bool:
+        """Whether a matrix is drawn (a run and an epoch that have one)."""
+        return self.matrix_widget.matrix is not None and not self.body.isHidden()
+
+    def to_csv(self) -> str | None:
+        """The chosen epoch's matrix as CSV (None when there is none): a row
+        per true class with its counts per predicted class, then its
+        precision, recall, F1 (blank where 0/0) and support."""
+        if not self.matrices or not self.epoch:
+            return None
+        matrix = self.matrices[self.epoch - 1]
+        if matrix is None:
+            return None
+        matrix = np.asarray(matrix, dtype=float)
+        names = padded_names(self.class_names, len(matrix))
+        m = class_metrics(matrix)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            ["true \\ predicted", *names, "precision", "recall", "f1", "support"]
+        )
+        for i, name in enumerate(names):
+            writer.writerow(
+                [
+                    name,
+                    *(f"{c:.0f}" for c in matrix[i]),
+                    repr(float(m.precision[i])) if m.precision_defined[i] else "",
+                    repr(float(m.recall[i])) if m.recall_defined[i] else "",
+                    repr(float(m.f1[i])),
+                    f"{m.support[i]:.0f}",
+                ]
+            )
+        return out.getvalue()
 
     def _message(self, text: str) -> None:
         self.heading.setText("")

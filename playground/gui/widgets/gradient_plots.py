@@ -10,9 +10,17 @@ auto-range redid every curve and the axes at each redraw) until the user
 zooms, one plot at a time. A layer's curve (and legend entry, each a layout
 pass) is made when it is first drawn, not when its first norm arrives while
 the panel is closed.
+
+The plots show one run at a time, the one the tab is about: the run being
+trained, with every report, or a saved run, with what the project keeps of
+it (its thinned step reports' learning rate and each epoch's mean norms).
 """
 
 from __future__ import annotations
+
+import csv
+import io
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -44,6 +52,49 @@ PALETTE = (
 )
 
 
+LIVE = "live"
+
+
+class _Source:
+    """One run's learning rate and per-layer gradient norms."""
+
+    def __init__(self, steps_per_epoch: int = 1):
+        self.steps_per_epoch = max(1, steps_per_epoch)
+        self.lr = Track()
+        self.norms: dict[str, Track] = {}
+        self.decimators: dict[str, Decimator] = {}  # "" for the rate
+
+    @classmethod
+    def saved(cls, step_series: dict, history: list[dict]) -> _Source:
+        """What a project keeps of a run (RunRecord.step_series, history)."""
+        source = cls()
+        rate = step_series.get("learning_rate")
+        if rate is not None and len(rate):
+            nan = np.full(len(rate), np.nan)
+            source.lr.extend(
+                *(step_series.get(k, nan) for k in ("step", "epoch", "wall_time")),
+                rate,
+            )
+        per_layer: dict[str, list] = {}
+        for h in history:
+            norms = h.get("gradient_norms")
+            if not isinstance(norms, dict):
+                continue
+            x = tuple(_number(h.get(k)) for k in ("step", "epoch", "wall_time"))
+            for name, value in norms.items():
+                per_layer.setdefault(str(name), []).append((*x, _number(value)))
+        for name, rows in per_layer.items():
+            track = source.norms[name] = Track()
+            track.extend(*np.array(rows).T)
+        return source
+
+
+def _number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    return float(value)
+
+
 class GradientPlotsWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -64,14 +115,16 @@ class GradientPlotsWidget(QWidget):
             )
         self.axis = "epoch"
         self.streaming = True  # ranges step ahead of the data; else fit it
-        self.lr = Track()
+        # run key -> its points; the live run's norms have no wall time (they
+        # are placed by the steps'), a saved run's have
+        self._sources: dict[str, _Source] = {}
+        self._live_key: str | None = None
+        self._key: str | None = None  # the run shown
+        self._empty = _Source()
         self.lr_curve = self.lr_plot.plot([], [], pen=pg.mkPen(PALETTE[0], width=2))
-        self.norms: dict[str, Track] = {}  # no wall time: taken from the steps
         self.norm_curves: dict[str, pg.PlotDataItem] = {}  # made when drawn
-        self._decimators: dict = {}  # a Track's id -> its Decimator
         self._following = set(self._plots())
         self._ranges: dict = {}
-        self.steps_per_epoch = 1
         self._stale: set = set()  # plots with points not yet drawn
         self._redraw = QTimer(self)
         self._redraw.setSingleShot(True)
@@ -85,22 +138,73 @@ class GradientPlotsWidget(QWidget):
     def _plots(self):
         return (self.lr_plot, self.norm_plot)
 
-    def start(self, steps_per_epoch: int) -> None:
-        """A new run: forget the last one's points and layers."""
+    # -- the run shown ---------------------------------------------------------------
+    @property
+    def _source(self) -> _Source:
+        return self._sources.get(self._key, self._empty)
+
+    @property
+    def lr(self) -> Track:
+        """The shown run's learning rate."""
+        return self._source.lr
+
+    @property
+    def norms(self) -> dict[str, Track]:
+        """The shown run's gradient norms, by layer."""
+        return self._source.norms
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self._source.steps_per_epoch
+
+    @property
+    def shown_key(self) -> str | None:
+        return self._key
+
+    def start(self, steps_per_epoch: int, key: str = LIVE) -> None:
+        """A new live run, shown: the last live run's points are let go (a
+        saved run shows what its project keeps)."""
+        self._sources.pop(self._live_key, None)
+        self._live_key = key
+        self._sources[key] = _Source(steps_per_epoch)
+        self.streaming = True
+        self._show(key)
+
+    def clear(self) -> None:
+        """No run: every run's points are let go (another project opened)."""
+        self._sources.clear()
+        self._live_key = None
+        self._show(None)
+
+    def show_run(self, key: str | None, record=None) -> None:
+        """Show a run: the live one (its key from start), or a saved one,
+        whose points are read from its RunRecord the first time."""
+        if key is not None and key not in self._sources and record is not None:
+            self._sources[key] = _Source.saved(record.step_series, record.history)
+        if key != self._key:
+            self._show(key if key in self._sources else None)
+
+    def forget(self, key: str) -> None:
+        """A run that is gone (deleted)."""
+        if key == self._live_key:
+            self._live_key = None
+        if self._sources.pop(key, None) is not None and key == self._key:
+            self._show(None)
+
+    def _show(self, key: str | None) -> None:
         self._redraw.stop()
         self._then.stop()
-        self.steps_per_epoch = max(1, steps_per_epoch)
-        self.streaming = True
-        self.lr.clear()
+        self._key = key
         self.lr_curve.setData([], [])
+        # layers differ between runs; the panel is rebuilt only on a switch
         for curve in self.norm_curves.values():
             self.norm_plot.removeItem(curve)
-        self.norms.clear()
         self.norm_curves.clear()
-        self._decimators.clear()
         self._following = set(self._plots())
         self._ranges = {}
-        self._stale = set()
+        self._changed()
+        if key != self._live_key:
+            self.flush()  # a saved run: all there is, drawn now if shown
 
     def set_streaming(self, on: bool) -> None:
         """Whether points still arrive: a finished run's ranges fit it."""
@@ -122,15 +226,24 @@ class GradientPlotsWidget(QWidget):
         self.flush()
 
     def add_steps(self, steps) -> None:
-        self.lr.extend(
+        """The live run's step reports."""
+        source = self._sources.get(self._live_key)
+        if source is None:
+            return
+        source.lr.extend(
             [s.step for s in steps],
             [s.epoch for s in steps],
             [s.wall_time for s in steps],
             [s.learning_rate for s in steps],
         )
-        self._changed()
+        if self._key == self._live_key:
+            self._changed()
 
     def add_norms(self, records) -> None:
+        """The live run's gradient-norm reports."""
+        source = self._sources.get(self._live_key)
+        if source is None:
+            return
         per_layer: dict[str, tuple[list, list]] = {}
         for record in records:
             for name, value in record.norms.items():
@@ -138,11 +251,35 @@ class GradientPlotsWidget(QWidget):
                 steps.append(record.step)
                 ys.append(value)
         for name, (steps, ys) in per_layer.items():
-            if name not in self.norms:
-                self.norms[name] = Track()
-            epochs = np.asarray(steps, dtype=float) / self.steps_per_epoch
-            self.norms[name].extend(steps, epochs, np.full(len(steps), np.nan), ys)
-        self._changed(self.norm_plot)
+            if name not in source.norms:
+                source.norms[name] = Track()
+            epochs = np.asarray(steps, dtype=float) / source.steps_per_epoch
+            source.norms[name].extend(steps, epochs, np.full(len(steps), np.nan), ys)
+        if self._key == self._live_key:
+            self._changed(self.norm_plot)
+
+    def to_csv(self, run_name: str = "") -> str:
+        """The shown run's points, in the curves' CSV layout: run, series
+        ("learning rate", "gradient norm: <layer>"), step, epoch, wall time
+        (blank where not known: a live run's norms carry a step only), value."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["run", "series", "step", "epoch", "wall_time", "value"])
+        tracks = [("learning rate", self.lr)]
+        tracks += [(f"gradient norm: {n}", t) for n, t in self.norms.items()]
+        for series, track in tracks:
+            columns = [track.x(a).tolist() for a in AXES] + [track.y.tolist()]
+            for step, epoch, wall, value in zip(*columns):
+                writer.writerow(
+                    [
+                        run_name,
+                        series,
+                        "" if math.isnan(step) else f"{step:.0f}",
+                        *(("" if math.isnan(v) else repr(v)) for v in (epoch, wall)),
+                        "" if math.isnan(value) else repr(value),
+                    ]
+                )
+        return out.getvalue()
 
     # -- drawing -------------------------------------------------------------------
     def flush(self) -> None:
@@ -171,7 +308,8 @@ class GradientPlotsWidget(QWidget):
         self._stale.discard(self.norm_plot)
         window = self._window(self.norm_plot)
         shown = {
-            name: self._norm_view(track, window) for name, track in self.norms.items()
+            name: self._norm_view(track, window, name)
+            for name, track in self.norms.items()
         }
         self._follow(
             self.norm_plot,
@@ -193,7 +331,9 @@ class GradientPlotsWidget(QWidget):
         if plot not in self._following:
             return
         xmax = max((float(x[-1]) for x in xs if len(x)), default=0.0)
-        steps = COARSE if self.streaming else FINE
+        # a saved run shown while another trains is complete: fit it
+        streaming = self.streaming and self._key == self._live_key
+        steps = COARSE if streaming else FINE
         want = ((0.0, nice_ceiling(xmax, steps)), y_range)
         if want != self._ranges.get(plot):
             self._ranges[plot] = want
@@ -211,22 +351,22 @@ class GradientPlotsWidget(QWidget):
         self._following.discard(plot)
         self._changed(plot)
 
-    def _shown(self, track: Track, axis: str, window=None):
+    def _shown(self, track: Track, axis: str, window=None, name: str = ""):
         """At most MAX_DRAWN points of a track, its spikes kept."""
-        decimator = self._decimators.setdefault(id(track), Decimator())
+        decimator = self._source.decimators.setdefault(name, Decimator())
         return track.display(axis, decimator, window)
 
-    def _norm_view(self, series: Track, window=None):
-        if self.axis != "time":
-            return self._shown(series, self.axis, window)
-        # the reports of norms carry a step only: place them between the
-        # steps whose wall time the loss reports gave
+    def _norm_view(self, series: Track, window=None, name: str = ""):
+        if self.axis != "time" or series.mask("time") is None:
+            return self._shown(series, self.axis, window, name)
+        # the live reports of norms carry a step only: place them between
+        # the steps whose wall time the loss reports gave
         steps, times = self.lr.x("step"), self.lr.x("time")
         if len(steps) == 0:
             return np.empty(0), np.empty(0)
         if window is not None:
             window = tuple(np.interp(window, times, steps))
-        x, y = self._shown(series, "step", window)
+        x, y = self._shown(series, "step", window, name)
         return np.interp(x, steps, times), y
 
     def showEvent(self, event):

@@ -1,7 +1,8 @@
 """Loss and accuracy plots of one or more runs that stay smooth over long runs.
 
 Each run has its colour; validation is drawn solid, training dashed and the
-per-step loss thin and faint, so runs overlaid for comparison read apart.
+per-step loss and accuracy (training batches, as the trainer reports them)
+thin and faint, so runs overlaid for comparison read apart.
 Curves are created once per run (and reused by the next); new points go into
 arrays that grow by doubling (run_tracks.py), and a plot is handed at most
 MAX_DRAWN points of a curve, each bucket's lowest and highest, kept up to date
@@ -51,9 +52,11 @@ from playground.gui.widgets.run_crosshair import Crosshair
 from playground.gui.widgets.run_tracks import (
     ACC_KEYS,
     AXES,
+    EPOCH_KEYS,
     LOSS_KEYS,
     NAMES,
     SERIES,
+    STEP_KEYS,
     RunTrack,
 )
 from playground.gui.widgets.throttle import drawing
@@ -82,6 +85,10 @@ MIN_REDRAW_HZ = 2
 # training speed that the benchmark could tell apart from 10% (~4 a second).
 PAINT_BUDGET = 0.10
 MAX_MARKERS = 60  # more epoch markers than this just blur into the line
+# Where along its line (0: the bottom) a best or early-stop mark's label may
+# go, tried from the end away from the plot's legend: a mark at the right
+# edge (an early stop, a best last epoch) otherwise sat under the legend.
+LABEL_SPOTS = (0.06, 0.22, 0.38, 0.54, 0.7, 0.86)
 TOP_SAMPLE = 20_000  # points enough to place the top of the loss axis
 DEFAULT_KEY = "live"
 MAX_SPARE = 2
@@ -192,7 +199,7 @@ def _pens(color: tuple, focus: bool = True) -> dict:
 
 
 def _pen_for(key: str, pens: dict):
-    if key == "step_loss":
+    if key in STEP_KEYS:
         return pens["step"]
     return pens["val"] if key.startswith("val") else pens["train"]
 
@@ -258,6 +265,15 @@ class LiveCurvesWidget(QWidget):
         # told of each move of the view, and a line with a label then makes
         # a dozen Qt calls
         self._marks: dict[str, list] = {"best": [], "stop": []}
+        # A taller or narrower plot may move the legend over a mark's label:
+        # its labels move once the plot has settled (the view box says it
+        # was resized before its items know their new places).
+        self._remark = QTimer(self)
+        self._remark.setSingleShot(True)
+        self._remark.setInterval(0)
+        self._remark.timeout.connect(self._marks_moved)
+        for plot in self._plots():
+            plot.getViewBox().sigResized.connect(self._remark.start)
         self.crosshair = Crosshair(self)
 
     def _plots(self):
@@ -268,6 +284,7 @@ class LiveCurvesWidget(QWidget):
 
     def _marker(self, plot, color, text):
         # the label goes to the end of the line away from the plot's legend
+        # (and further, if the legend covers it there: see _dodge)
         low = plot is self.loss_plot
         line = pg.InfiniteLine(
             angle=90,
@@ -338,7 +355,7 @@ class LiveCurvesWidget(QWidget):
         pens = _pens(color, focus=look[1])
         for series, item in self._items[key].items():
             item.setPen(_pen_for(series, pens))
-            if series != "step_loss":
+            if series not in STEP_KEYS:
                 item.setSymbolBrush(color)
 
     def _new_items(self) -> dict:
@@ -346,7 +363,7 @@ class LiveCurvesWidget(QWidget):
         for series in SERIES:
             plot = self.loss_plot if series in LOSS_KEYS else self.acc_plot
             kwargs = {}
-            if series != "step_loss":
+            if series not in STEP_KEYS:
                 kwargs = {"symbol": "o", "symbolSize": 4, "symbolPen": None}
             item = plot.plot([], [], **kwargs)
             # handed few points (see flush): pyqtgraph's clipping and
@@ -428,7 +445,7 @@ class LiveCurvesWidget(QWidget):
         # paint time and blur the comparison
         for k in (old, self.focus_key):
             if k in self.runs:
-                self._stale.update((k, s) for s in SERIES[1:])
+                self._stale.update((k, s) for s in EPOCH_KEYS)
         self._restack()
         self.mark_best(0)
         self.mark_early_stop(0)
@@ -441,7 +458,7 @@ class LiveCurvesWidget(QWidget):
         for key, items in self._items.items():
             z = 1 if key == self.focus_key else 0
             for series, item in items.items():
-                want = z - 2 if series == "step_loss" else z
+                want = z - 2 if series in STEP_KEYS else z
                 if item.zValue() != want:
                     item.setZValue(want)
 
@@ -490,20 +507,24 @@ class LiveCurvesWidget(QWidget):
             return
         run = self._run_for(key)
         run.add_steps(steps)
-        self._changed(run.key, ("step_loss",))
+        # a regression has no accuracy: its curve is left be
+        self._changed(run.key, STEP_KEYS if run.has_step_accuracy else STEP_KEYS[:1])
 
     def add_epochs(self, epochs, key: str | None = None) -> None:
         if not epochs:
             return
         run = self._run_for(key)
         run.add_epochs(epochs)
-        self._changed(run.key, SERIES[1:])
+        self._changed(run.key, EPOCH_KEYS)
 
-    def set_history(self, key: str, history: list[dict]) -> None:
-        """A finished run's curves from its per-epoch history (a project's)."""
+    def set_history(self, key: str, history: list[dict], steps=None) -> None:
+        """A finished run's curves from its per-epoch history and its saved
+        step reports (a project's: see RunRecord.step_series)."""
         run = self._run_for(key)
         run.clear()
         run.add_history(history)
+        if steps:
+            run.add_step_series(steps)
         self._changed(key, SERIES)
 
     def _changed(self, key: str, series) -> None:
@@ -574,6 +595,11 @@ class LiveCurvesWidget(QWidget):
         self.stop_epoch = epoch
         self._place("stop", epoch)
 
+    def _marks_moved(self) -> None:
+        if self.best_epoch or self.stop_epoch:
+            self._place("best", self.best_epoch)
+            self._place("stop", self.stop_epoch)
+
     @property
     def _best_lines(self) -> list:
         return self._marks["best"]
@@ -600,6 +626,62 @@ class LiveCurvesWidget(QWidget):
             if line.scene() is None:
                 line.show()
                 plot.addItem(line, ignoreBounds=True)
+            self._dodge(plot, line)
+
+    def _dodge(self, plot, line) -> None:
+        """Move a mark's label where neither the legend nor the other mark's
+        label covers it: along its line from the end away from the legend,
+        left of the line, then right of it; where nothing is free, at that
+        end, pushed left of what covers it. Worked out again only when the
+        line, the legend or the plot moved (each try moves a text item: a
+        dozen Qt calls)."""
+        label = line.label
+        legend = self._legends[plot]
+        others = [
+            other.label
+            for lines in self._marks.values()
+            for other in lines
+            if other is not line and other.scene() is plot.scene()
+        ]
+        boxes = [legend.sceneBoundingRect()] if legend.isVisible() else []
+        boxes += [o.sceneBoundingRect() for o in others if o.isVisible()]
+        view = plot.getViewBox().sceneBoundingRect()
+        ranges = tuple(v for pair in plot.viewRange() for v in pair)
+        situation = (line.value(), ranges, _rect(view), *(_rect(b) for b in boxes))
+        if getattr(line, "dodged", None) == situation:
+            return
+        low = plot is self.loss_plot
+        spots = LABEL_SPOTS if low else tuple(1 - s for s in LABEL_SPOTS)
+
+        def put(side: float, spot: float):
+            # the label's corner on the line: right (label left of the line)
+            # or left, bottom (above the point) low, top (below it) high
+            anchor = (side, 1 if low else 0)
+            label.anchors = [anchor, anchor]
+            label.setPosition(spot)
+            # a few pixels apart, so two labels do not read as one
+            return label.sceneBoundingRect().adjusted(-3, -1, 3, 1)
+
+        for side in (1, 0):
+            for spot in spots:
+                rect = put(side, spot)
+                if view.contains(rect) and not any(rect.intersects(b) for b in boxes):
+                    line.dodged = situation
+                    return
+        # Nowhere free (a plot so short that the legend fills its height):
+        # at the preferred end, moved left until clear of what covers it.
+        side = 1.0
+        rect = put(side, spots[0])
+        for _ in boxes:
+            hits = [b.left() for b in boxes if rect.intersects(b)]
+            if not hits:
+                break
+            move = rect.right() - min(hits)
+            if rect.left() - move < view.left():
+                break  # no room: where the legend would have it
+            side += move / max(1.0, rect.width() - 6)
+            rect = put(side, spots[0])
+        line.dodged = situation
 
     # -- how the curves are shown ------------------------------------------------
     def set_axis(self, axis: str) -> None:
@@ -763,7 +845,7 @@ class LiveCurvesWidget(QWidget):
         self._follow_data(plots)
         for key, series in fresh:
             item = self._items[key][series]
-            if series != "step_loss":
+            if series not in STEP_KEYS:
                 wanted = (
                     self.runs[key].series[series].n <= MAX_MARKERS
                     and key == self.focus_key
@@ -774,8 +856,9 @@ class LiveCurvesWidget(QWidget):
             if self._handed.get((key, series)) != made_from:
                 self._handed[(key, series)] = made_from
                 item.setData(*self._shown[(key, series)])
-        if self.loss_plot in plots and (self.best_epoch or self.stop_epoch):
-            # an epoch's place on the step or time axis may only now be known
+        if self.best_epoch or self.stop_epoch:
+            # an epoch's place on the step or time axis may only now be
+            # known; a legend may have grown over a mark's label
             self._place("best", self.best_epoch)
             self._place("stop", self.stop_epoch)
         self._cost += time.perf_counter() - t0
@@ -810,7 +893,11 @@ class LiveCurvesWidget(QWidget):
         runs = self.visible_runs()
         if not runs:
             return ()
-        keys = self._key_entries(plot, any(r.has_steps for r in runs))
+        if plot is self.loss_plot:
+            steps = any(r.has_steps for r in runs)
+        else:
+            steps = any(r.has_step_accuracy for r in runs)
+        keys = self._key_entries(plot, steps)
         if len(runs) == 1 and runs[0].name == "Current run":
             return keys
         # several columns keep a long legend off the curves; runs start a row
@@ -821,7 +908,7 @@ class LiveCurvesWidget(QWidget):
     def _key_entries(self, plot, steps: bool) -> tuple:
         """Which line style is which split."""
         keys = (("val", KEY_COLOR, "validation"), ("train", KEY_COLOR, "train"))
-        if plot is self.loss_plot and steps:
+        if steps:
             keys += (("step", KEY_COLOR, "per step"),)
         return keys
 
@@ -918,6 +1005,10 @@ class LiveCurvesWidget(QWidget):
 
     def values_at(self, plot, x: float) -> list[tuple]:
         return self.crosshair.values_at(plot, x)
+
+
+def _rect(rect) -> tuple:
+    return (rect.x(), rect.y(), rect.width(), rect.height())
 
 
 def _exact(value: float) -> str:

@@ -1,5 +1,9 @@
 """The x axis of the training plots: steps with thousands separators, epochs,
-or wall time as a clock with ticks on whole seconds, minutes and hours."""
+or wall time as a clock with ticks on whole seconds, minutes and hours.
+
+On the wall-time axis only the major ticks are labelled: clock labels are
+long ("0:00.04"), and pyqtgraph's check of the minor labels' room let them
+run together in a half-width plot ("0:00.040:00.050:00.06")."""
 
 from __future__ import annotations
 
@@ -32,6 +36,20 @@ def clock(seconds: float, spacing: float = 1.0) -> str:
     return f"{sign}{minutes}:{secs:02d}"
 
 
+DEFAULT_TEXT_LEVELS = 2  # pyqtgraph's: major, minor and the finest ticks
+
+
+def minor_step(major: float) -> float:
+    """The largest clock step below major that divides it, so every major
+    tick is also a minor one (0.05 s: 0.01, not 0.02)."""
+    below = [s for s in _CLOCK_STEPS if s < major]
+    for step in reversed(below):
+        ratio = major / step
+        if abs(ratio - round(ratio)) < 1e-6:
+            return step
+    return major
+
+
 class XAxisItem(pg.AxisItem):
     """The bottom axis: steps with thousands separators, wall time as a
     clock with ticks on whole seconds, minutes and hours."""
@@ -44,6 +62,8 @@ class XAxisItem(pg.AxisItem):
     def set_axis(self, axis: str) -> None:
         self.axis = axis
         self.setLabel(AXIS_LABELS[axis])
+        # levels with labels: the major ticks only for a clock (see above)
+        self.setStyle(maxTextLevel=0 if axis == "time" else DEFAULT_TEXT_LEVELS)
         self.picture = None
         self.update()
 
@@ -53,10 +73,11 @@ class XAxisItem(pg.AxisItem):
         span = abs(maxVal - minVal)
         if span == 0:
             return []
-        wanted = span / max(2.0, size / 90)  # a label every ~90 pixels
+        # a label at least every ~70 pixels: a clock label is ~45 wide, and
+        # with 1-2-5 steps a wider minimum left one label on a half-width plot
+        wanted = span / max(2.0, size / 70)
         major = next((s for s in _CLOCK_STEPS if s >= wanted), _CLOCK_STEPS[-1])
-        minor = _CLOCK_STEPS[max(0, _CLOCK_STEPS.index(major) - 1)]
-        return [(major, 0), (minor, 0)]
+        return [(major, 0), (minor_step(major), 0)]
 
     def tickStrings(self, values, scale, spacing):
         if self.axis == "time":

@@ -24,6 +24,7 @@ LABELS = {
     "step_loss": "step",
     "train_loss": "train",
     "val_loss": "val",
+    "step_acc": "step",
     "train_acc": "train",
     "val_acc": "val",
 }

@@ -141,7 +141,8 @@ def _metric(row: RunRow, name: str, percent: bool = False):
     value = row.final.get(name)
     if value is None:
         return "\u2013", -math.inf
-    return (f"{value:.1%}" if percent else f"{value:.4f}"), float(value)
+    # significant digits: a well-fitted loss of 3e-5 is not "0.0000"
+    return (f"{value:.1%}" if percent else f"{value:.4g}"), float(value)
 
 
 def _setting(row: RunRow, name: str, fmt: str = "{}"):

@@ -24,8 +24,10 @@ AXES = ("step", "epoch", "time")
 AXIS_TITLES = {"step": "Step", "epoch": "Epoch", "time": "Wall time"}
 AXIS_LABELS = {"step": "step", "epoch": "epoch", "time": "wall time"}
 LOSS_KEYS = ("step_loss", "train_loss", "val_loss")
-ACC_KEYS = ("train_acc", "val_acc")
+ACC_KEYS = ("step_acc", "train_acc", "val_acc")
 SERIES = LOSS_KEYS + ACC_KEYS
+STEP_KEYS = ("step_loss", "step_acc")  # training batches, per report
+EPOCH_KEYS = tuple(k for k in SERIES if k not in STEP_KEYS)
 # the history's field for each series that a project keeps per epoch
 HISTORY_FIELDS = {
     "train_loss": "train_loss",
@@ -37,6 +39,7 @@ NAMES = {
     "step_loss": "loss: train (per step)",
     "train_loss": "loss: train",
     "val_loss": "loss: validation",
+    "step_acc": "accuracy: train (per step)",
     "train_acc": "accuracy: train",
     "val_acc": "accuracy: validation",
 }
@@ -217,6 +220,10 @@ class RunTrack:
         return self.series["step_loss"].n > 0
 
     @property
+    def has_step_accuracy(self) -> bool:
+        return self.series["step_acc"].n > 0
+
+    @property
     def has_accuracy(self) -> bool:
         return self.series["val_acc"].n > 0
 
@@ -229,13 +236,26 @@ class RunTrack:
 
     # -- filling -----------------------------------------------------------------------
     def add_steps(self, steps) -> None:
-        self._extend(
-            "step_loss",
+        xs = (
             [_num(s, "step") for s in steps],
             [_num(s, "epoch") for s in steps],
             [_num(s, "wall_time") for s in steps],
-            [s.loss for s in steps],
         )
+        self._extend("step_loss", *xs, [s.loss for s in steps])
+        accuracy = [getattr(s, "accuracy", None) for s in steps]
+        if None not in accuracy:  # classification
+            self._extend("step_acc", *xs, accuracy)
+
+    def add_step_series(self, columns: dict) -> None:
+        """A saved run's step reports: arrays by events.STEP_COLUMNS name."""
+        if "loss" not in columns or not len(columns["loss"]):
+            return
+        n = len(columns["loss"])
+        nan = np.full(n, np.nan)
+        xs = [columns.get(k, nan) for k in ("step", "epoch", "wall_time")]
+        self._extend("step_loss", *xs, columns["loss"])
+        if "accuracy" in columns:
+            self._extend("step_acc", *xs, columns["accuracy"])
 
     def add_epochs(self, epochs) -> None:
         if not epochs:
