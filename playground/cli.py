@@ -609,6 +609,174 @@ def cmd_filter(args) -> int:
     return 0
 
 
+# -- predict and export -----------------------------------------------------------
+def _open_project(path):
+    """The project file named on the command line, or a one-line error."""
+    from playground.core.project import load_project
+
+    where = f"cannot open project '{path}'"
+    if Path(path).is_dir():
+        raise CommandError(f"{where}: it is a folder, not a project file")
+    if not Path(path).exists():
+        raise CommandError(f"{where}: no such file")
+    return load_project(path)
+
+
+def _pick_run(project, args):
+    """The run --run names, by default the newest with weights (no torch)."""
+    from playground.core.export import ExportError, pick_run
+
+    try:
+        return pick_run(project, args.run, Path(args.file).name)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _trained(project, record, args):
+    """The run's weights checked against its network, ready to build."""
+    from playground.core.export import ExportError, from_project
+
+    try:
+        return from_project(project, record, Path(args.file).name)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def _read_input_array(path):
+    import numpy as np
+
+    where = f"cannot read --input '{path}'"
+    if Path(path).suffix.lower() != ".npy":
+        raise CommandError(f"{where}: give one numpy array saved as .npy")
+    if not Path(path).is_file():
+        raise CommandError(f"{where}: no such file")
+    try:
+        # allow_pickle=False: an object array would unpickle, which can run code
+        x = np.load(path, allow_pickle=False)
+    except OSError as exc:
+        raise CommandError(f"{where}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise CommandError(f"{where}: {exc}") from exc
+    if x.dtype.kind not in "biuf":
+        raise CommandError(f"{where}: it holds {x.dtype} values, not numbers")
+    return x
+
+
+def _batch_of(x, input_shape, path):
+    """(batch, *input_shape) inputs and whether one example came without its
+    batch dimension (its output then comes back without one too)."""
+    shape = tuple(input_shape)
+    if tuple(x.shape) == shape:
+        return x[None], True
+    if tuple(x.shape[1:]) == shape:
+        return x, False
+    one, many = _shape(shape), _shape(("N", *shape))
+    raise CommandError(
+        f"--input '{path}' has shape {_shape(x.shape)}, but the network takes "
+        f"{one} per example: give an array {one} (one example) or {many}"
+    )
+
+
+def _predicted_classes(trained, out) -> str:
+    """'predicted classes: 1 0 2 ...' for a classifier (the first 20), else ''."""
+    from playground.core.datasets import DatasetError, get_info
+
+    history = getattr(trained.run, "history", None) or []
+    if history:
+        classification = "val_accuracy" in history[-1]
+    else:
+        try:
+            classification = get_info(trained.dataset_name).task == "classification"
+        except DatasetError:
+            classification = False
+    if not classification or out.ndim != 2 or not len(out):
+        return ""
+    # one logit: class 1 when it is positive (as the trainer predicts)
+    classes = (out[:, 0] > 0).astype(int) if out.shape[1] == 1 else out.argmax(1)
+    shown = " ".join(str(c) for c in classes[:20])
+    more = f" ... ({len(classes)} in all)" if len(classes) > 20 else ""
+    return f"predicted classes: {shown}{more}"
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+
+    if Path(args.output).suffix.lower() != ".npy":
+        raise CommandError("--output must end in .npy")
+    _check_writable("--output", args.output)
+    x = _read_input_array(args.input)
+    project = _open_project(args.file)
+    record = _pick_run(project, args)
+    # the network the run trained (projects may keep one per run)
+    spec = getattr(record, "spec", None) or project.spec
+    batch, single = _batch_of(x, spec.input_shape, args.input)
+    trained = _trained(project, record, args)
+
+    import torch
+
+    model = trained.build()
+    batch = np.ascontiguousarray(batch, dtype=np.float32)
+    with torch.no_grad():
+        # (batch, *input_shape) -> (batch, outputs), a chunk at a time; an empty
+        # batch still gives the outputs' shape
+        out = np.concatenate(
+            [
+                model(torch.from_numpy(batch[i : i + 1024])).numpy()
+                for i in range(0, max(len(batch), 1), 1024)
+            ]
+        )
+    classes = _predicted_classes(trained, out)
+    result = out[0] if single else out
+
+    def save(tmp):
+        np.save(tmp, result, allow_pickle=False)
+
+    _write_output("--output", args.output, _replace_atomic, save)
+    print(
+        f"wrote {args.output}: outputs {_shape(result.shape)} of run "
+        f"'{trained.run_name}'"
+    )
+    if classes:
+        print(classes)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from playground.core.export import ExportError, check_out_path
+
+    try:
+        check_out_path(args.format, args.out)
+    except ExportError as exc:
+        raise CommandError(f"--out {exc}") from exc
+    _check_writable("--out", args.out)
+    project = _open_project(args.file)
+    trained = _trained(project, _pick_run(project, args), args)
+    try:
+        result = _export(trained, args)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from exc
+    for path in result.paths:
+        print(f"wrote {path}", file=sys.stderr)
+    if not result.ok:
+        raise CommandError(
+            f"{args.format} export of run '{trained.run_name}': {result.message}"
+        )
+    print(f"{args.format} export of run '{trained.run_name}' {result.message}")
+    return 0
+
+
+def _export(trained, args):
+    from playground.core.export import export_model
+
+    try:
+        return export_model(trained, args.format, args.out)
+    except OSError as exc:
+        # the folder was checked, but a companion file (model.json, the
+        # script's data) or a full disk can still fail
+        name = exc.filename or args.out
+        raise CommandError(f"cannot write '{name}': {exc.strerror or exc}") from exc
+
+
 # -- gui and self-test ---------------------------------------------------------------
 def _check_display(file=None) -> None:
     """Without a display Qt aborts the interpreter (exit 134) with a screenful
@@ -754,6 +922,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="save the output: FILE.png (a picture) or FILE.npy (float values)",
     )
     f.set_defaults(func=cmd_filter)
+
+    pr = sub.add_parser(
+        "predict",
+        help="run a trained model on a numpy array of inputs",
+        parents=common,
+        description="Run a project's trained model on inputs shaped like the "
+        "network's (one example, or a batch with the examples first) and save its "
+        "outputs.",
+    )
+    run_help = "which run's weights (default: the newest that kept them)"
+    pr.add_argument("file", metavar="FILE.npg", help="a project with a trained run")
+    pr.add_argument("--input", required=True, metavar="X.npy", help="the inputs")
+    pr.add_argument(
+        "--output", required=True, metavar="Y.npy", help="where the outputs go"
+    )
+    pr.add_argument("--run", metavar="NAME", help=run_help)
+    pr.set_defaults(func=cmd_predict)
+
+    e = sub.add_parser(
+        "export",
+        help="export a trained model, then check the file against it",
+        parents=common,
+        description="Write a project's trained model as ONNX, TorchScript, "
+        "safetensors (weights plus the network as JSON) or a standalone PyTorch "
+        "training script, load it back and compare its outputs with the trained "
+        "model's. Exits 1 when they differ.",
+    )
+    e.add_argument("file", metavar="FILE.npg", help="a project with a trained run")
+    e.add_argument(
+        "--format", required=True,
+        choices=["onnx", "torchscript", "safetensors", "python"],
+    )
+    e.add_argument(
+        "--out", required=True, metavar="PATH",
+        help="FILE.onnx, FILE.pt, FILE.safetensors or FILE.py",
+    )
+    e.add_argument("--run", metavar="NAME", help=run_help)
+    e.set_defaults(func=cmd_export)
     return p
 
 
