@@ -7,9 +7,10 @@ import os
 import platform
 import sys
 import threading
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -29,9 +30,10 @@ from PySide6.QtWidgets import (
 
 from playground import __version__
 from playground.core.events import Finished, Stopped
-from playground.core.project import ProjectError, run_from_summary
+from playground.core.project import ProjectError, run_from_summary, user_data_path
 from playground.core.spec import SpecError, load_spec, save_spec
 from playground.gui import preferences
+from playground.gui.autosave import Autosaver, pending_recoveries
 from playground.gui.engine import TrainingEngine, TrainingJob
 from playground.gui.session import Session
 from playground.gui.tabs.builder_tab import NetworkBuilderTab
@@ -51,6 +53,7 @@ TAB_TITLES = (
 STATUS_MS = 250  # readable, and cheap for the thread that shares Python's lock
 PROJECT_FILTER = "Neural Playground projects (*.npg)"
 SPEC_FILTER = "Network specs (*.json)"
+CURVE_PAGES = ("curves", "table", "confusion")
 
 
 class TorchLoader(QObject):
@@ -93,6 +96,10 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.resize(1200, 780)
         self.session = Session(self)
+        self.session.view_source = self.view_state
+        self.autosaver = Autosaver(self.session, self)
+        self.autosaver.failed.connect(self._on_autosave_failed)
+        self._recovery_offered = False
         self.engine = TrainingEngine(self)
         set_drawing_hold(self.engine.holding)
         self.torch_info: dict = {}
@@ -116,6 +123,9 @@ class MainWindow(QMainWindow):
         s, e = self.session, self.engine
         s.dirty_changed.connect(self._update_title)
         s.path_changed.connect(self._update_title)
+        for signal in (s.dirty_changed, s.path_changed, s.dataset_changed):
+            signal.connect(self._update_file_actions)
+        s.project_loaded.connect(self._update_file_actions)
         s.problem_changed.connect(self._update_actions)
         e.state_changed.connect(self._update_actions)
         e.started.connect(self._on_started)
@@ -195,6 +205,16 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action(
             "Save &As\u2026", self.save_project_as, QKeySequence.SaveAs
         )
+        self.revert_action = self._action(
+            "&Revert", self.revert_project, None,
+            "Drop the unsaved changes and reload the project from its file",
+        )
+        self.embed_action = self._action(
+            "&Embed data in project", self._on_embed_toggled, None,
+            "Keep a copy of your CSV file or image folder inside the project "
+            "file, so it opens where the original is not (another computer)",
+        )
+        self.embed_action.setCheckable(True)
         self.import_spec_action = self._action(
             "&Import network (JSON)\u2026", self.import_spec_dialog
         )
@@ -233,6 +253,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
+        file_menu.addAction(self.revert_action)
+        file_menu.addAction(self.embed_action)
         file_menu.addSeparator()
         file_menu.addAction(self.import_spec_action)
         file_menu.addAction(self.export_spec_action)
@@ -307,11 +329,22 @@ class MainWindow(QMainWindow):
         self.step_action.setEnabled(can_train or state == "paused")
         for a in (self.new_action, self.open_action, self.import_spec_action):
             a.setEnabled(idle)
+        self._update_file_actions()
         self.device_choice.setEnabled(idle)
         self.builder_tab.set_editable(idle)
         self.state_label.setText(
             {"idle": "Ready", "running": "Training", "paused": "Paused", "stopping": "Stopping\u2026"}[state]
         )
+
+    @Slot()
+    def _update_file_actions(self, *_):
+        s = self.session
+        idle = self.engine.state == "idle"
+        self.revert_action.setEnabled(idle and s.path is not None and s.dirty)
+        self.embed_action.setEnabled(user_data_path(s.project) is not None)
+        self.embed_action.blockSignals(True)
+        self.embed_action.setChecked(s.project.embed_data)
+        self.embed_action.blockSignals(False)
 
     @Slot()
     def _show_device_setting(self, *_):
@@ -443,6 +476,7 @@ class MainWindow(QMainWindow):
             run = run_from_summary(
                 self.session.project, summary, ended, message,
                 settings=job.settings,
+                spec=job.spec,
                 dataset={
                     "name": job.dataset_name,
                     "options": job.dataset_options,
@@ -495,8 +529,161 @@ class MainWindow(QMainWindow):
             self.show_message(f"Could not open the project: {exc}")
             return False
         preferences.add_recent_file(str(path))
-        self.banner.hide()
+        self._opened()
         return True
+
+    def _opened(self) -> None:
+        """After a project replaced the open one: its view, and what the
+        user must know about its data."""
+        self.apply_view(self.session.project.view)
+        if self.session.data_note:
+            self.show_message(self.session.data_note)
+        else:
+            self.banner.hide()
+
+    @Slot()
+    def revert_project(self) -> bool:
+        """Reload the project's file after asking; the open project stays
+        when the file cannot be read."""
+        s = self.session
+        if self.engine.busy or s.path is None or not s.dirty:
+            return False
+        answer = QMessageBox.question(
+            self,
+            "Revert",
+            f"Drop the unsaved changes and reload {s.path.name} from disk?",
+            QMessageBox.Discard | QMessageBox.Cancel,
+            QMessageBox.Cancel,
+        )
+        if answer != QMessageBox.Discard:
+            return False
+        try:
+            s.revert()
+        except ProjectError as exc:
+            self.show_message(f"Could not revert: {exc}")
+            return False
+        self._opened()
+        self.statusBar().showMessage(f"Reverted to {s.path}", 5_000)
+        return True
+
+    @Slot(bool)
+    def _on_embed_toggled(self, on: bool) -> None:
+        self.session.set_embed_data(on)
+
+    @Slot(str)
+    def _on_autosave_failed(self, reason: str) -> None:
+        self.statusBar().showMessage(f"Autosave failed: {reason}", 10_000)
+
+    # -- recovery after a crash --------------------------------------------------
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not self._recovery_offered:
+            self._recovery_offered = True
+            # once the window is up and the last project open: the question
+            # comes over the window it concerns
+            QTimer.singleShot(0, self.offer_recovery)
+
+    @Slot()
+    def offer_recovery(self) -> bool:
+        """Offer the work an earlier session left unsaved (it crashed or was
+        killed): Open restores it as unsaved changes to its own file, Discard
+        deletes it, Cancel keeps it for the next start. True if restored."""
+        if self.engine.busy:
+            return False
+        for recovery in pending_recoveries():
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(recovery.saved))
+            answer = QMessageBox.question(
+                self,
+                "Recover unsaved work",
+                "Neural Playground did not close properly. Unsaved work on "
+                f"{recovery.title} was kept ({when}).\n\n"
+                "Open restores it as unsaved changes; Discard deletes it; Cancel "
+                "keeps it for the next start.",
+                QMessageBox.Open | QMessageBox.Discard | QMessageBox.Cancel,
+                QMessageBox.Open,
+            )
+            if answer == QMessageBox.Discard:
+                recovery.discard()
+            elif answer == QMessageBox.Open:
+                return self._restore(recovery)
+        return False
+
+    def _restore(self, recovery) -> bool:
+        if not self._confirm_discard():
+            return False
+        try:
+            self.session.open_recovered(recovery.path, recovery.original or None)
+        except ProjectError as exc:
+            self.show_message(f"Could not restore the unsaved work: {exc}")
+            return False
+        self.autosaver.adopt(recovery)
+        self._opened()
+        self.statusBar().showMessage(
+            f"Restored unsaved work on {recovery.title}: save it to keep it", 10_000
+        )
+        return True
+
+    # -- view state kept in the project ------------------------------------------
+    def view_state(self) -> dict:
+        """How the project is shown: tab, curve options, the chosen run."""
+        c = self.curves_tab
+        index = c.run_choice.currentIndex()
+        view = {
+            "tab": self.tabs.tabText(self.tabs.currentIndex()),
+            "builder_side": self.builder_tab.side.currentIndex(),
+            "curves": {
+                "x_axis": c.x_axis.currentData(),
+                "smoothing": c.smoothing.value() / 100,
+                "log_scale": c.log_scale.isChecked(),
+                "gradients": c.gradients_button.isChecked(),
+                "page": CURVE_PAGES[c.pages.currentIndex()],
+                "run": c.run_choice.itemText(index) if index > 0 else "",
+            },
+        }
+        net = self.builder_tab.view
+        if hasattr(net, "show_test") and hasattr(net, "discretize"):
+            view["network"] = {
+                "show_test": net.show_test.isChecked(),
+                "discretize": net.discretize.isChecked(),
+            }
+        return view
+
+    def apply_view(self, view) -> None:
+        """Show the project as `view` says; what is unknown or wrong is left
+        as it is (a file from another version must still open)."""
+        if not isinstance(view, dict):
+            return
+        titles = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        if view.get("tab") in titles:
+            self.tabs.setCurrentIndex(titles.index(view["tab"]))
+        side = view.get("builder_side")
+        if isinstance(side, int) and 0 <= side < self.builder_tab.side.count():
+            self.builder_tab.side.setCurrentIndex(side)
+        c = self.curves_tab
+        curves = view.get("curves")
+        if isinstance(curves, dict):
+            axis = c.x_axis.findData(curves.get("x_axis"))
+            if axis >= 0:
+                c.x_axis.setCurrentIndex(axis)
+            smoothing = curves.get("smoothing")
+            if isinstance(smoothing, (int, float)) and 0 <= smoothing < 1:
+                c.smoothing.setValue(round(smoothing * 100))
+            boxes = (("log_scale", c.log_scale), ("gradients", c.gradients_button))
+            for key, box in boxes:
+                if isinstance(curves.get(key), bool):
+                    box.setChecked(curves[key])
+            if curves.get("page") in CURVE_PAGES:
+                c.show_page(curves["page"])
+            run = curves.get("run")
+            index = c.run_choice.findText(run) if isinstance(run, str) and run else -1
+            if index > 0:
+                c.run_choice.setCurrentIndex(index)
+        net = view.get("network")
+        if isinstance(net, dict):
+            for key in ("show_test", "discretize"):
+                box = getattr(self.builder_tab.view, key, None)
+                if box is not None and isinstance(net.get(key), bool):
+                    box.setChecked(net[key])
 
     @Slot()
     def save_project(self) -> bool:
@@ -600,6 +787,8 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             event.ignore()
             return
+        # saved or discarded: no recovery file is wanted any more
+        self.autosaver.shutdown()
         self.filter_tab.shutdown()  # its background jobs end with the window
         self.save_layout()
         event.accept()

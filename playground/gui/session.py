@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import copy
+import dataclasses
+import os
+import re
+import shutil
+import tempfile
+import weakref
+from pathlib import Path, PurePath
 
 from PySide6.QtCore import QObject, Signal
 
@@ -16,8 +23,10 @@ from playground.core.project import (
     Project,
     RunRecord,
     _safe_member,
+    data_problem,
     load_project,
     save_project,
+    user_data_path,
 )
 from playground.core.settings import TrainingSettings
 from playground.core.shapes import infer_shapes
@@ -44,6 +53,15 @@ class Session(QObject):
         self.dirty = False
         self.summary = None
         self.problem = ""
+        # counts edits: an autosave of this revision need not be written again
+        self.revision = 0
+        # what opening the project found about the user's data ("" if fine)
+        self.data_note = ""
+        # the window's view state (tab, curve options), asked for on saving
+        self.view_source = None
+        # (remover of its folder, path): the copy of the user's data kept in
+        # the project, written out while the original is missing
+        self._embedded_copy: tuple[weakref.finalize, str] | None = None
         self._dataset_cache: dict = {}
         self._revalidate()
 
@@ -59,11 +77,37 @@ class Session(QObject):
     def dataset(self):
         """The current dataset, loaded once per name and options (may raise)."""
         p = self.project
-        key = (p.dataset_name, tuple(sorted(p.dataset_options.items())))
+        options = self._dataset_options()
+        key = (p.dataset_name, tuple(sorted(options.items())))
         if key not in self._dataset_cache:
             self._dataset_cache.clear()
-            self._dataset_cache[key] = get_dataset(p.dataset_name, **p.dataset_options)
+            self._dataset_cache[key] = get_dataset(p.dataset_name, **options)
         return self._dataset_cache[key]
+
+    def snapshot(self) -> Project:
+        """A copy of the project that later edits do not reach, for writing on
+        another thread. Arrays and bytes are shared: nothing changes them in
+        place; every container an edit changes is copied."""
+        self._capture_view()
+        p = self.project
+        runs = [
+            dataclasses.replace(
+                r,
+                history=[dict(h) for h in r.history],
+                dataset=copy.deepcopy(r.dataset),
+                weights=dict(r.weights),
+                step_series=dict(r.step_series),
+            )
+            for r in p.runs
+        ]
+        return dataclasses.replace(
+            p,
+            dataset_options=copy.deepcopy(p.dataset_options),
+            runs=runs,
+            view=copy.deepcopy(p.view),
+            data_source=copy.deepcopy(p.data_source),
+            embedded_files=dict(p.embedded_files),
+        )
 
     @property
     def can_train(self) -> bool:
@@ -73,14 +117,36 @@ class Session(QObject):
     def new_project(self) -> None:
         self.project = Project(spec=default_spec())
         self.path = None
+        self.data_note = ""
         self._loaded()
 
     def open(self, path) -> None:
-        """Load a project file; on error raise ProjectError and keep the open one."""
+        """Load a project file; on error raise ProjectError and keep the open one.
+
+        data_note then says whether the user's data changed or went missing."""
         project = load_project(path)
+        note = data_problem(project)
         self.project = project
         self.path = Path(path)
+        self.data_note = note
         self._loaded()
+
+    def open_recovered(self, recovery, original: str | None) -> None:
+        """Open an autosaved recovery file as unsaved work whose file is
+        `original` (None: never saved). ProjectError keeps the open project."""
+        project = load_project(recovery)
+        note = data_problem(project)
+        self.project = project
+        self.path = Path(original) if original else None
+        self.data_note = note
+        self._loaded()
+        self._set_dirty(True)
+
+    def revert(self) -> None:
+        """Reload the project's file, dropping unsaved changes."""
+        if self.path is None:
+            raise ValueError("the project has no file to revert to")
+        self.open(self.path)
 
     def save(self, path=None) -> Path:
         target = Path(path) if path else self.path
@@ -88,11 +154,18 @@ class Session(QObject):
             raise ValueError("no file name given")
         if target.suffix.lower() != ".npg":
             target = target.with_suffix(".npg")
+        self._capture_view()
         save_project(self.project, target)
         self.path = target
         self.path_changed.emit(str(target))
         self._set_dirty(False)
         return target
+
+    def set_embed_data(self, embed: bool) -> None:
+        """Keep a copy of the user's data file or folder in the project file."""
+        if bool(embed) != self.project.embed_data:
+            self.project.embed_data = bool(embed)
+            self._set_dirty(True)
 
     def set_spec(self, spec: NetworkSpec) -> None:
         self.project.spec = spec
@@ -176,7 +249,57 @@ class Session(QObject):
         self._set_dirty(True)
         self.runs_changed.emit()
 
+    def _capture_view(self) -> None:
+        if self.view_source is not None:
+            self.project.view = dict(self.view_source())
+
+    def _dataset_options(self) -> dict:
+        """The project's dataset options, with the copy of the user's data
+        kept in the project standing in for an original that is missing."""
+        p = self.project
+        options = dict(p.dataset_options)
+        path = user_data_path(p)
+        if path and p.embedded_files and p.data_source and not os.path.exists(path):
+            options["path"] = self._write_embedded_copy()
+        return options
+
+    def _write_embedded_copy(self) -> str:
+        if self._embedded_copy is None:
+            folder = tempfile.mkdtemp(prefix="playground-data-")
+            # removed with the session at the latest (also at exit)
+            remove = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            try:
+                target = self._write_files(Path(folder))
+            except OSError as exc:
+                remove()
+                raise DatasetError(
+                    f"cannot write out the data kept in the project: {exc}"
+                ) from None
+            self._embedded_copy = (remove, str(target))
+        return self._embedded_copy[1]
+
+    def _write_files(self, folder: Path) -> Path:
+        files = self.project.embedded_files
+        if self.project.data_source["kind"] == "file":
+            # the file under its own name: the dataset's title shows it
+            (name, data), *_ = files.items()
+            target = folder / name
+            target.write_bytes(data)
+            return target
+        name = PurePath(self.project.data_source["path"]).name
+        if not re.fullmatch(r"[\w .\-]+", name):
+            name = "data"
+        target = folder / name
+        for rel, data in files.items():  # names checked on loading
+            member = target / rel
+            member.parent.mkdir(parents=True, exist_ok=True)
+            member.write_bytes(data)
+        return target
+
     def _loaded(self) -> None:
+        if self._embedded_copy is not None:
+            self._embedded_copy[0]()  # the last project's copy
+            self._embedded_copy = None
         self._dataset_cache.clear()
         self._set_dirty(False)
         self._revalidate()
@@ -188,6 +311,8 @@ class Session(QObject):
         self.runs_changed.emit()
 
     def _set_dirty(self, dirty: bool) -> None:
+        if dirty:
+            self.revision += 1
         if dirty != self.dirty:
             self.dirty = dirty
             self.dirty_changed.emit(dirty)

@@ -121,6 +121,19 @@ def test_train_writes_metrics_json_and_a_project(tmp_path, tfp_spec):
     assert set(data["final"]) >= {"val_loss", "val_accuracy"}
     with zipfile.ZipFile(out) as zf:
         assert {"project.json", "weights/run-1.safetensors", "metrics/run-1.json"} <= set(zf.namelist())
+    # the app's own format: what `playground gui trained.npg` opens
+    from playground.core.project import load_project
+
+    project = load_project(out)
+    assert project.spec == default_spec()
+    assert project.dataset_name == "circle" and project.settings.epochs == 5
+    (run,) = project.runs
+    assert run.spec == project.spec and run.ended == "completed"
+    assert [h["val_loss"] for h in run.history] == [
+        h["val_loss"] for h in data["history"]
+    ]
+    names = {f"{i}.{w}" for i in (0, 2, 4) for w in ("weight", "bias")}
+    assert run.weights.keys() == names
 
 
 def test_train_regression_has_no_accuracy_and_safetensors_out(tmp_path, tfp_spec):
