@@ -429,9 +429,10 @@ torch's conv2d.
 Without --out, a summary: sizes, the output-size formula with the numbers
 filled in, the value range. --out FILE.npy saves the float output
 (channels, height, width); --out FILE.png saves a picture: for kernels whose
-weights add up to about 0 (edges: sobel, laplacian, outline) the output is
-shown around middle gray, 0 -> 128 and the largest absolute value -> 0 or 255;
-for all other kernels values are clipped to 0..1 and scaled to 0..255.
+weights add up to about 0 (edges: sobel, laplacian, outline), and for any
+output with negative values, the output is shown around middle gray, 0 -> 128
+and the largest absolute value -> 0 or 255; otherwise values are clipped to
+0..1 and scaled to 0..255.
 
 example: playground filter checkerboard --kernel sobel-x --padding same
 """
@@ -535,6 +536,8 @@ def _save_filter_output(path, out, symmetric: bool) -> None:
 
 
 def cmd_filter(args) -> int:
+    import numpy as np
+
     from playground.core.filters.convolution import (
         ConvSettings,
         ConvSettingsError,
@@ -598,7 +601,9 @@ def cmd_filter(args) -> int:
     except (KernelError, ConvSettingsError, ImageLoadError) as exc:
         raise CommandError(str(exc)) from exc
     if args.out:
-        _write_output("--out", args.out, _save_filter_output, out, is_zero_sum(kernel))
+        # A negative kernel (e.g. [[-1]]) clipped to 0..1 would save all black.
+        signed = is_zero_sum(kernel) or bool(np.nanmin(out) < 0)
+        _write_output("--out", args.out, _save_filter_output, out, signed)
         print(f"saved {args.out}", file=sys.stderr)
     else:
         steps = [activation] if activation != "none" else []

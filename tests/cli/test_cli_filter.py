@@ -208,3 +208,11 @@ def test_a_wrong_command_line_exits_2():
     assert len(result.stderr.strip().splitlines()) == 1
     result = playground("filter", "camera")
     assert result.returncode == 2 and "--kernel" in result.stderr
+
+
+def test_a_negative_kernel_saves_a_visible_picture(tmp_path):
+    out = tmp_path / "neg.png"
+    result = playground("filter", "checkerboard", "--kernel", "[[-1]]", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    pixels = np.asarray(Image.open(out))
+    assert pixels.max() > 100  # not all black: shown around middle gray
