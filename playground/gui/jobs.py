@@ -10,7 +10,12 @@ Contract:
   request replaces the waiting one, so nothing stale queues up while the user
   drags a slider.
 - A result (or error) is delivered only if no newer request was made since:
-  late answers to old questions never land.
+  late answers to old questions never land. With `progressive=True` an
+  answer is also delivered when a newer request is still on its way, as long
+  as it is newer than the last one delivered: while edits stream in faster
+  than a large image is computed (a drag on a 2048x2048 photo), the picture
+  follows at the speed of the computation instead of waiting for the drag to
+  stop. `cancel()` still drops everything asked before it.
 - Jobs are plain functions that know nothing of Qt (Orange's pattern), so the
   same code is testable without a thread.
 - `shutdown()` drops the waiting job, lets the running one end and joins the
@@ -97,9 +102,16 @@ class JobRunner(QObject):
     failed = Signal(int, object)
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, name: str = "jobs"):
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        name: str = "jobs",
+        progressive: bool = False,
+    ):
         super().__init__(parent)
         self._name = name
+        self._progressive = progressive
+        self._delivered = 0  # the newest id delivered (or cancelled up to)
         self._thread: _JobThread | None = None
         self._latest = 0
         self._running = 0  # requests handed over and not yet answered
@@ -126,6 +138,7 @@ class JobRunner(QObject):
         """Forget every request: a waiting job is dropped, a running one's
         result is ignored."""
         self._latest = next(_ids)
+        self._delivered = self._latest
         if self._thread is not None and self._thread.drop_pending():
             self._running -= 1
             if self._running == 0:
@@ -166,11 +179,17 @@ class JobRunner(QObject):
         return self._thread
 
     def _answered(self, job_id: int) -> bool:
-        """True when this answer is the newest request's."""
+        """True when this answer is to be delivered: the newest request's (or,
+        progressive, newer than the last delivered)."""
         self._running = max(0, self._running - 1)
         if self._running == 0:
             self.busy_changed.emit(False)
-        return job_id == self._latest and not self._closed
+        if self._closed:
+            return False
+        if job_id == self._latest or self._progressive and job_id > self._delivered:
+            self._delivered = job_id
+            return True
+        return False
 
     @Slot(int, object)
     def _on_done(self, job_id: int, result) -> None:

@@ -330,3 +330,19 @@ def test_damaged_files_never_escape_as_other_errors():
                 load_image(bytes(damaged))
             except ImageLoadError:
                 pass
+
+
+def test_pixels_uint8_matches_array_to_uint8_in_display_layout():
+    from playground.core.filters.images import array_to_uint8, pixels_uint8
+
+    rng = np.random.default_rng(3)
+    hwc = rng.standard_normal((20, 30, 3)).astype(np.float32)
+    hwc[0, 0, 0], hwc[1, 1, 1], hwc[2, 2, 2] = np.nan, np.inf, -np.inf
+    chw = hwc.transpose(2, 0, 1)  # as run_pipeline returns colour
+    got = pixels_uint8(chw, -1.0, 1.0)
+    assert got.shape == (20, 30, 3) and got.flags.c_contiguous
+    want = array_to_uint8(chw, -1.0, 1.0).transpose(1, 2, 0)
+    np.testing.assert_array_equal(got, want)
+    gray = pixels_uint8(chw[:1], 0.0, 1.0)
+    assert gray.shape == (20, 30)
+    assert (pixels_uint8(chw, 1.0, 1.0) == 0).all()  # an empty range

@@ -202,3 +202,18 @@ def test_filter_modules_import_without_torch_or_qt():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_random_preset_takes_a_size():
+    from playground.core.filters.kernels import KernelError, preset_kernel
+
+    for size in (1, 3, 5, 7):
+        k = preset_kernel("random", seed=4, size=size)
+        assert k.shape == (size, size) and k.dtype == np.float32
+    assert preset_kernel("random", seed=4).shape == (3, 3)
+    np.testing.assert_array_equal(
+        preset_kernel("random", seed=4, size=5), preset_kernel("random", seed=4, size=5)
+    )
+    with pytest.raises(KernelError):
+        preset_kernel("random", size=9)
+    assert preset_kernel("sobel x", size=5).shape == (3, 3)  # fixed presets keep theirs

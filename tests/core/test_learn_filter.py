@@ -414,3 +414,39 @@ def test_a_128_pixel_image_learns_500_steps_in_a_few_seconds():
     end = ending(run(image, target, steps=500))
     assert time.perf_counter() - start < 5.0
     assert end.steps == 500
+
+
+def test_tolerance_ends_the_run_once_the_output_matches():
+    from playground.core.filters.images import load_sample, to_gray
+    from playground.core.filters.kernels import preset_kernel
+    from playground.core.filters.learn import (
+        FilterFinished,
+        LearnFilterSettings,
+        kernel_error,
+        learn_filter,
+        make_target,
+        prepare_for_learning,
+    )
+
+    image = prepare_for_learning(to_gray(load_sample("camera").array), 48)
+    target = make_target(image, preset_kernel("sobel x"))
+    settings = LearnFilterSettings(
+        learning_rate=0.1, steps=5000, report_every=1000, tolerance=1e-9
+    )
+    end = [e for e in learn_filter(image, target, settings)][-1]
+    assert isinstance(end, FilterFinished)
+    assert end.converged and not end.stopped and end.steps < 5000
+    assert kernel_error(end.kernel, preset_kernel("sobel x")).max() < 0.01
+    # 0 (the default) never ends early, even on a perfect start
+    plain = LearnFilterSettings(steps=3, report_every=1)
+    assert [e for e in learn_filter(image, target, plain)][-1].steps == 3
+
+
+def test_tolerance_is_checked():
+    import pytest
+
+    from playground.core.filters.learn import LearnFilterError, LearnFilterSettings
+
+    for bad in (-1e-9, 1.0, float("nan"), True):
+        with pytest.raises(LearnFilterError, match="tolerance"):
+            LearnFilterSettings(tolerance=bad).check()

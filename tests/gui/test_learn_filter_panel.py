@@ -203,3 +203,40 @@ def test_target_image_learns_like_the_kernel(qtbot, panel, tmp_path):
     assert panel.message.text() == ""
     assert panel.last_result.loss < 1e-3
     assert "no kernel" in panel.error_grid.note
+
+
+def test_train_with_the_defaults_recovers_the_kernel_on_the_default_image(qtbot):
+    """The path a student takes first: open the page, press Train."""
+    p = LearnFilterPanel(Session())
+    qtbot.addWidget(p)
+    p.show()
+    qtbot.waitExposed(p)
+    try:
+        assert p.image_name == "camera"  # the page's own default image
+        assert p.target_combo.currentText() == "sobel x"
+        click(qtbot, p.train_button)
+        qtbot.waitUntil(lambda: p.last_result is not None, timeout=FIRST_RUN_MS)
+        result = p.last_result
+        error = np.abs(result.kernel - preset_kernel("sobel x")).max()
+        assert error < 0.01, error
+        assert "the kernel was recovered" in p.error_label.text()
+        assert not p.message.text()
+    finally:
+        p.shutdown()
+
+
+def test_a_run_whose_loss_grew_says_so_and_suggests_a_lower_rate(qtbot, panel):
+    choose(panel.target_combo, "sobel x")
+    choose(panel.optimizer, "sgd")
+    panel.learning_rate.setCurrentText("1.5")
+    panel.steps.setValue(12)
+    click(qtbot, panel.train_button)
+    qtbot.waitUntil(
+        lambda: panel.last_result is not None or bool(panel.message.text()),
+        timeout=FIRST_RUN_MS,
+    )
+    assert panel.last_result is not None, panel.message.text()  # grew, no NaN
+    assert panel._losses[-1] > panel._losses[0]
+    text = panel.message.text()
+    assert "The loss grew" in text and "too large for sgd" in text
+    assert "lower" in text

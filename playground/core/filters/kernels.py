@@ -119,11 +119,19 @@ def is_preset(name: str) -> bool:
     return canonical_name(name) in PRESET_NAMES
 
 
-def preset_kernel(name: str, seed: int | None = None) -> np.ndarray:
-    """The preset's (K, K) float32 kernel; `seed` only matters for "random"."""
+def preset_kernel(
+    name: str, seed: int | None = None, size: int | None = None
+) -> np.ndarray:
+    """The preset's (K, K) float32 kernel; `seed` and `size` (default 3) only
+    matter for "random", the one preset without a natural size."""
     key = canonical_name(name)
     if key == "random":
-        size = 3
+        size = 3 if size is None else int(size)
+        if not MIN_KERNEL_SIZE <= size <= MAX_KERNEL_SIZE:
+            raise KernelError(
+                f"a kernel is {MIN_KERNEL_SIZE}x{MIN_KERNEL_SIZE} to "
+                f"{MAX_KERNEL_SIZE}x{MAX_KERNEL_SIZE}, not {size}x{size}"
+            )
         rng = np.random.default_rng(seed)
         # Divided by K so the output stays in a range comparable to the input.
         return (rng.standard_normal((size, size)) / size).astype(np.float32)

@@ -60,6 +60,10 @@ class LearnFilterSettings:
     bias: bool = False
     seed: int = 0
     report_every: int = 5  # steps between progress events that carry the output
+    # Stop before `steps` once the loss is below this fraction of the target's
+    # mean square (0: never): the output then matches the target to float32
+    # precision and further steps change nothing visible.
+    tolerance: float = 0.0
 
     def check(self) -> None:
         """Raise LearnFilterError for the first bad setting."""
@@ -92,6 +96,16 @@ class LearnFilterSettings:
             )
         if not _is_int(self.seed):
             raise LearnFilterError(f"seed must be a whole number, got {self.seed!r}")
+        tol = self.tolerance
+        if (
+            isinstance(tol, bool)
+            or not isinstance(tol, (int, float, np.integer, np.floating))
+            or not math.isfinite(tol)
+            or not 0 <= tol < 1
+        ):
+            raise LearnFilterError(
+                f"tolerance must be a number from 0 to below 1, got {tol!r}"
+            )
         _check_padding(self.padding, self.padding_mode)
 
 
@@ -117,6 +131,7 @@ class FilterFinished:
     bias: float
     output: np.ndarray  # (C, H, W) the final kernel's output
     stopped: bool
+    converged: bool = False  # ended early: the loss fell below the tolerance
 
 
 @dataclass(frozen=True)
@@ -277,8 +292,10 @@ def _learn(
         out = F.conv2d(x, weight, offset)  # (channels, 1, height', width')
         return torch.tanh(out) if s.use_tanh else out
 
+    # the loss that counts as "matched": relative to the target's size
+    good_enough = float(s.tolerance) * float(np.mean(np.square(tgt)))
     step = 0
-    stopped = False
+    stopped = converged = False
     while step < s.steps:
         if control.held:
             control.wait_while_held()
@@ -301,6 +318,11 @@ def _learn(
         if not math.isfinite(value):
             yield FilterFailed(_nan_message(value, step, s), step)
             return
+        if good_enough > 0 and value <= good_enough:
+            # matched before this step: the kernel is the answer as it is
+            converged = True
+            step -= 1
+            break
         loss.backward()
         optimizer.step()
 
@@ -338,6 +360,7 @@ def _learn(
         bias=bias,
         output=_numpy_output(out),
         stopped=stopped,
+        converged=converged,
     )
 
 

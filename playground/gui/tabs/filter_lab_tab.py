@@ -83,8 +83,16 @@ class FilterLabTab(QWidget):
         """The lab's image for every page."""
         self.image = array
         self.image_name = name
-        for panel in self.panels():
-            panel.set_image(array, name)
+        # pixels the loading job made: converting a 12 MP photo here froze
+        # the window for most of a second
+        shown = self.source.pixels_for(array)
+        self.apply_panel.set_image(
+            array, name, pixels=shown.pixels if shown else None
+        )
+        self.learn_panel.set_image(
+            array, name, preview=shown.preview if shown else None
+        )
+        self.cnn_panel.set_image(array, name)
         self.image_changed.emit(array, name)
 
     @Slot(object, str)

@@ -3,18 +3,24 @@ left, the input and the output side by side, hover explanations, the
 step-through.
 
 Every change is checked at once on the GUI thread (`pipeline_shape` needs no
-torch), so an impossible setting shows its message immediately; a possible
-one goes to the page's job runner, where the convolution and the mapping to
-colours run (a few milliseconds for 512x512 RGB). The newest request wins.
+torch), so an impossible setting shows its message immediately. A possible one
+is computed at once on the window's thread when the work is small (up to a
+512x512 RGB image with a 7x7 kernel: a few milliseconds), so the picture
+follows an edit within one frame; larger work goes to the page's job runner,
+off the window's thread, where the newest request wins. The hand-over is not
+free: under Python's lock the job thread and the window take turns, and a
+small job waited 20-35 ms for its picture that way against 3-8 ms in place
+(docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEvent, QRectF, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -41,8 +47,8 @@ from playground.core.filters.convolution import (
 from playground.core.filters.explain import explain_pixel, explain_stack_pixel
 from playground.core.filters.images import (
     DIVERGING_LUT,
-    array_to_uint8,
     diverging_rgb,
+    pixels_uint8,
 )
 from playground.core.filters.kernels import format_number, is_zero_sum
 from playground.gui.jobs import JobRunner
@@ -57,6 +63,12 @@ from playground.gui.widgets.pixel_explanation import MAX_TERMS, PixelExplanation
 from playground.gui.widgets.step_through import StepThroughWidget
 
 COLOUR_MODES = ("auto", "diverging", "image")
+CHANNEL_NAMES = ("red", "green", "blue")
+# Multiply-adds computed in place on the window's thread: 512x512 RGB with a
+# 7x7 kernel, 3-8 ms with the colours. Beyond it the job thread keeps the
+# window responsive (a 2048x2048 photo takes 50-150 ms).
+SYNC_WORK = 3 * 512 * 512 * 7 * 7
+SUBMIT_EVENT = QEvent.Type(QEvent.registerEventType())
 
 
 # -- the job: plain functions, no Qt --------------------------------------------
@@ -71,6 +83,7 @@ class FilterRequest:
     pool_stride: int = 2
     colours: str = "auto"  # auto | diverging | image
     fixed_range: tuple[float, float] | None = None
+    channel: int = 0  # of an RGB output, shown alone in "diverging" colours
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,7 @@ class FilterResult:
     high: float
     diverging: bool
     seconds: float
+    channel: int | None = None  # the one channel shown of an RGB output
 
 
 def signed_display(request: FilterRequest) -> bool:
@@ -124,7 +138,18 @@ def auto_limit(out: np.ndarray) -> float:
 def _diverging(a: np.ndarray, low: float, high: float) -> np.ndarray:
     if low == -high:
         return diverging_rgb(a, high)
-    return DIVERGING_LUT.take(array_to_uint8(a, low, high), axis=0)
+    return DIVERGING_LUT.take(pixels_uint8(a[None], low, high), axis=0)
+
+
+def estimated_work(request: FilterRequest, out_shape) -> int:
+    """Multiply-adds of the convolution: output values x kernel cells (x the
+    input channels each map sums, for a stack)."""
+    k = np.asarray(request.kernel)
+    maps, height, width = out_shape
+    per_value = k.shape[-1] * k.shape[-2] * (k.shape[1] if k.ndim == 4 else 1)
+    # pooling shrinks what is shown, not what is convolved
+    pool = request.pool_stride if request.pool_kind else 1
+    return maps * height * width * pool * pool * per_value
 
 
 def compute_filter(request: FilterRequest) -> FilterResult:
@@ -137,26 +162,31 @@ def compute_filter(request: FilterRequest) -> FilterResult:
     before = run_pipeline(r.image, r.kernel, r.settings, r.activation)
     out = pool(before, r.pool_kind, r.pool_size, r.pool_stride) if pooling else before
     diverging = signed_display(r)
+    stack = np.asarray(r.kernel).ndim == 4
+    # an RGB output asked for in diverging colours: one channel at a time,
+    # since three signed maps cannot share one orange-white-blue picture
+    channel = (
+        min(max(0, r.channel), out.shape[0] - 1)
+        if r.colours == "diverging" and not stack and out.shape[0] == 3
+        else None
+    )
     if r.fixed_range is not None:
         low, high = r.fixed_range
     elif diverging:
-        limit = auto_limit(out)
+        limit = auto_limit(out if channel is None else out[channel : channel + 1])
         low, high = -limit, limit
     else:
         low, high = 0.0, 1.0  # a picture: 0 black, 1 white, beyond clipped
-    if np.asarray(r.kernel).ndim == 4:
+    if stack:
         pixels = [_diverging(m, low, high) for m in out]
-    elif out.shape[0] == 1:
-        pixels = [
-            _diverging(out[0], low, high)
-            if diverging
-            else array_to_uint8(out[0], low, high)
-        ]
+    elif channel is not None:
+        pixels = [_diverging(out[channel], low, high)]
+    elif out.shape[0] == 1 and diverging:
+        pixels = [_diverging(out[0], low, high)]
     else:
-        # (C, H, W) of channels-last memory keeps that layout: the transpose
-        # back to (H, W, C) is then free
-        rgb = array_to_uint8(out, low, high).transpose(1, 2, 0)
-        pixels = [np.ascontiguousarray(rgb)]
+        # gray (H, W) or colour (H, W, 3), from the channels-last memory
+        # run_pipeline returns: no transposed copy
+        pixels = [pixels_uint8(out, low, high)]
     return FilterResult(
         request=r,
         output=out,
@@ -166,6 +196,7 @@ def compute_filter(request: FilterRequest) -> FilterResult:
         high=high,
         diverging=diverging,
         seconds=time.perf_counter() - t0,
+        channel=channel,
     )
 
 
@@ -202,13 +233,11 @@ class ApplyKernelPanel(QWidget):
         self.problem = ""
         self._hover: tuple | None = None  # ("out", row, col) / ("map", i, r, c)
         self._step_dirty = True
-        self.jobs = JobRunner(self, "filter-lab")
+        self.jobs = JobRunner(self, "filter-lab", progressive=True)
         self.jobs.result_ready.connect(self._on_result)
         self.jobs.failed.connect(self._on_failed)
-        self._timer = QTimer(self)  # coalesces the edits of one event
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._submit)
+        self._submit_posted = False
+        self._closed = False
 
         # left: kernel and operation
         self.editor = KernelEditorWidget()
@@ -237,8 +266,10 @@ class ApplyKernelPanel(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(2, 2, 2, 2)
         left_layout.addWidget(kernel_box, 1)
-        left_layout.addWidget(op_box)
+        # the formula right under the kernel, above the settings it depends
+        # on: at the bottom it was out of sight even at 1400x900
         left_layout.addWidget(size_box)
+        left_layout.addWidget(op_box)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
@@ -268,12 +299,17 @@ class ApplyKernelPanel(QWidget):
         self.colours.addItems(COLOUR_MODES)
         self.colours.setToolTip(
             "auto: a picture (gray or RGB) for kernels whose weights add up to a "
-            "positive number, orange-white-blue for signed outputs (edges)"
+            "positive number, orange-white-blue for signed outputs (edges) of a "
+            "gray image.\ndiverging: orange (negative), white (0), blue (positive); "
+            "of an RGB output, the channel chosen on the right.\nimage: the "
+            "output as a picture, 0 black and 1 white."
         )
         self.auto_range = QRadioButton("Auto")
         self.auto_range.setChecked(True)
         self.auto_range.setToolTip(
-            "Signed outputs: -largest .. +largest value; pictures: 0 .. 1"
+            "Signed outputs: from minus to plus the 99.5th percentile of the "
+            "absolute values, so a few extreme pixels do not wash the rest out "
+            "(they take the end colours); pictures: 0 .. 1"
         )
         self.fixed_range = QRadioButton("Fixed")
         self.fixed_range.setToolTip("Keep the same range while you edit, to compare")
@@ -292,12 +328,26 @@ class ApplyKernelPanel(QWidget):
         self.range_max.setToolTip("The value drawn with the highest colour")
         self.color_bar = ColorBarWidget()
         self.timing = QLabel()
+        # a fixed width: a label that grows with its text relays the row out
+        # and repaints the page after every edit
+        self.timing.setMinimumWidth(self.timing.fontMetrics().horizontalAdvance(
+            "0000 ms (PyTorch loaded first)") // 2)
         self.timing.setToolTip(
-            "Time to convolve and colour the output (off the window's thread)"
+            "Time to convolve and colour the output (on the window's thread "
+            "for up to 512x512 RGB with a 7x7 kernel, else off it)"
         )
+        self.explain_channel = QComboBox()
+        self.explain_channel.setObjectName("outputChannel")
+        self.explain_channel.setToolTip(
+            "Which channel's multiply-and-add hovering explains, and which "
+            "channel 'diverging' colours show"
+        )
+        self.explain_channel.addItems(list(CHANNEL_NAMES))
+        self.explain_channel.hide()
         range_row = QHBoxLayout()
         range_row.addWidget(QLabel("Colours"))
         range_row.addWidget(self.colours)
+        range_row.addWidget(self.explain_channel)
         range_row.addWidget(QLabel("Range"))
         range_row.addWidget(self.auto_range)
         range_row.addWidget(self.fixed_range)
@@ -307,21 +357,16 @@ class ApplyKernelPanel(QWidget):
         range_row.addWidget(self.timing)
 
         self.explanation = PixelExplanationWidget()
-        self.explain_channel = QComboBox()
-        self.explain_channel.setToolTip("Which channel's multiply-and-add to explain")
-        self.explain_channel.addItems(["red", "green", "blue"])
-        self.explain_channel.hide()
         whole = QWidget()
         whole_layout = QVBoxLayout(whole)
         whole_layout.setContentsMargins(2, 2, 2, 2)
         whole_layout.addWidget(pictures, 1)
         whole_layout.addLayout(range_row)
-        explain_row = QHBoxLayout()
-        explain_row.addWidget(self.explanation, 1)
-        explain_row.addWidget(self.explain_channel, 0, Qt.AlignTop)
-        whole_layout.addLayout(explain_row)
+        whole_layout.addWidget(self.explanation)
         self.step = StepThroughWidget()
         self.views = QTabWidget()
+        # no frame around the pages: repainting it cost ~1.4 ms per output
+        self.views.setDocumentMode(True)
         self.views.addTab(whole, "Whole image")
         self.views.addTab(self.step, "Step through")
         self.views.setTabToolTip(
@@ -353,17 +398,22 @@ class ApplyKernelPanel(QWidget):
         self.out_view.hovered.connect(self._on_out_hover)
         self.in_view.hovered.connect(self._on_in_hover)
         self.maps_view.hovered.connect(self._on_map_hover)
-        self.explain_channel.currentIndexChanged.connect(self._refresh_hover)
+        self.explain_channel.currentIndexChanged.connect(self._on_channel)
         self.views.currentChanged.connect(self._on_view_tab)
 
     # -- inputs --------------------------------------------------------------
-    def set_image(self, array: np.ndarray, name: str) -> None:
+    def set_image(
+        self, array: np.ndarray, name: str, pixels: np.ndarray | None = None
+    ) -> None:
+        """The lab's image; `pixels`, its uint8 picture, when the loading job
+        made it already (a 12 MP photo's took 0.5 s on the window's thread)."""
         self.image = array
         self.image_name = name
         self._hover = None  # its pixel may not exist in the new image
         channels = array.shape[0]
         self.editor.set_channels_available(channels)
-        pixels = self._input_pixels(array)
+        if pixels is None:
+            pixels = self._input_pixels(array)
         self.in_view.set_pixels(pixels, fit=True)
         self.in_view.set_title(f"input: {name}, {array.shape[2]}x{array.shape[1]}")
         self.explain_channel.setVisible(channels == 3)
@@ -371,10 +421,7 @@ class ApplyKernelPanel(QWidget):
 
     @staticmethod
     def _input_pixels(array) -> np.ndarray:
-        u8 = array_to_uint8(array, 0.0, 1.0)
-        if u8.shape[0] == 1:
-            return u8[0]
-        return np.ascontiguousarray(u8.transpose(1, 2, 0))
+        return pixels_uint8(array, 0.0, 1.0)
 
     def request(self) -> FilterRequest | None:
         if self.image is None:
@@ -393,11 +440,29 @@ class ApplyKernelPanel(QWidget):
             pool_stride=pool_stride,
             colours=self.colours.currentText(),
             fixed_range=fixed,
+            channel=max(0, self.explain_channel.currentIndex()),
         )
 
     @Slot()
     def schedule(self, *_) -> None:
-        self._timer.start()
+        """Recompute after a change, once for all the changes of one event (a
+        preset sets several things). Through a posted event, not a 0 ms
+        timer: posted events come before the repaint Qt posts at low
+        priority, so the new output is painted in the same repaint as the edit
+        itself; after a timer the window was painted twice, ~6 ms each, the
+        first time with the old output."""
+        if not self._submit_posted:
+            self._submit_posted = True
+            QCoreApplication.postEvent(self, QEvent(SUBMIT_EVENT))
+
+    def event(self, event) -> bool:
+        if event.type() == SUBMIT_EVENT:
+            if self._closed:
+                return True
+            self._submit_posted = False
+            self._submit()
+            return True
+        return super().event(event)
 
     @Slot()
     def _submit(self) -> None:
@@ -423,10 +488,32 @@ class ApplyKernelPanel(QWidget):
             self.jobs.cancel()  # a result for older settings must not land
             self.show_problem(str(exc), output=True)
             return
-        self.jobs.submit(compute_filter, req)
+        if self._small(req):
+            # in place: no hand-over to the job thread, the picture is painted
+            # in the same pass of the event loop; a job still running for an
+            # older request must not land after it
+            self.jobs.cancel()
+            try:
+                result = compute_filter(req)
+            except Exception as exc:  # noqa: BLE001 - shown in place, as a job's
+                self._on_failed(0, exc)
+            else:
+                self._on_result(0, result)
+        else:
+            self.jobs.submit(compute_filter, req)
         self._step_dirty = True
         if self.views.currentIndex() == 1:
             self._update_step()
+
+    @staticmethod
+    def _small(req: FilterRequest) -> bool:
+        """Whether the request is computed in place: small work, and PyTorch
+        already loaded (its import takes seconds, never on the window's
+        thread)."""
+        if "torch" not in sys.modules:
+            return False
+        out_shape = pipeline_shape(req.image.shape, req.kernel.shape, req.settings)
+        return estimated_work(req, out_shape) <= SYNC_WORK
 
     def _update_formulas(self, req: FilterRequest) -> None:
         k = req.kernel.shape[-1]
@@ -506,12 +593,17 @@ class ApplyKernelPanel(QWidget):
                 req.settings, req.kernel.shape[-1], out.shape[1:], pooling
             )
             self.out_view.set_pixels(result.pixels[0], rect)
-            self.out_view.set_title(f"output: {out.shape[2]}x{out.shape[1]}")
+            title = f"output: {out.shape[2]}x{out.shape[1]}"
+            if result.channel is not None:
+                title += f", {CHANNEL_NAMES[result.channel]} channel"
+            self.out_view.set_title(title)
             self.out_stack.setCurrentWidget(self.out_view)
         self.color_bar.set_range(
             result.low,
             result.high,
-            result.diverging and out.shape[0] != 3 or req.kernel.ndim == 4,
+            result.diverging
+            and (out.shape[0] != 3 or result.channel is not None)
+            or req.kernel.ndim == 4,
         )
         ms = result.seconds * 1000
         self.timing.setText(
@@ -562,8 +654,20 @@ class ApplyKernelPanel(QWidget):
         values = ", ".join(format_number(v) for v in self.image[:, row, col])
         self.explanation.clear(f"input row {row}, column {col}: {values}")
 
-    def explain_at(self, row: int, col: int, map_index: int | None = None) -> str:
-        """Explain output pixel (row, col) as hovering does; returns the text."""
+    def explain_at(
+        self, row: int, col: int, map_index: int | None = None
+    ) -> str | None:
+        """Explain output pixel (row, col) as hovering does; returns the text,
+        or None when there is no such pixel (no output, a map index for a
+        single output or none for a stack, outside the output)."""
+        r = self.result
+        if r is None or (map_index is not None) != (r.request.kernel.ndim == 4):
+            return None
+        out = r.output
+        if not (0 <= row < out.shape[1] and 0 <= col < out.shape[2]) or (
+            map_index is not None and not 0 <= map_index < out.shape[0]
+        ):
+            return None
         self._hover = (
             ("out", row, col) if map_index is None else ("map", map_index, row, col)
         )
@@ -674,6 +778,13 @@ class ApplyKernelPanel(QWidget):
 
     # -- the step-through and the example ------------------------------------------
     @Slot(int)
+    def _on_channel(self, _index: int) -> None:
+        if self.colours.currentText() == "diverging":
+            self.schedule()  # the picture shows that channel
+        else:
+            self._refresh_hover()
+
+    @Slot(int)
     def _on_view_tab(self, index: int) -> None:
         if index == 1 and self._step_dirty:
             self._update_step()
@@ -709,6 +820,6 @@ class ApplyKernelPanel(QWidget):
         self.image_requested.emit(tiny, "chelsea 32x32")
 
     def shutdown(self) -> None:
-        self._timer.stop()
+        self._closed = True  # a submit still posted finds the page closed
         self.step.shutdown()
         self.jobs.shutdown()

@@ -710,6 +710,10 @@ class CnnInspectorPanel(QWidget):
         self._set_grids(self.filter_rows, self.filter_grids, 0)
         self._set_grids(self.map_rows, self.map_grids, 0)
         self.top_grid.set_images([])
+        # the layers of a network these weights no longer fit: not offered
+        self.top_layer.blockSignals(True)
+        self.top_layer.clear()
+        self.top_layer.blockSignals(False)
         for tile in (self.input_tile, self.saliency_tile, self.cam_tile):
             tile.set_pixels(None)
         self.bars.set_probabilities([], [], -1)

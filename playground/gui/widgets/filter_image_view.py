@@ -75,7 +75,9 @@ class ImageViewWidget(pg.GraphicsView):
 
     # -- contents ------------------------------------------------------------
     def set_title(self, text: str) -> None:
-        self.title.setText(text)
+        # setText lays out HTML (~0.7 ms): not for every edit of the same size
+        if text != self.title.text:
+            self.title.setText(text)
 
     def set_pixels(
         self, pixels: np.ndarray, rect: QRectF | None = None, fit: bool = False
@@ -89,6 +91,11 @@ class ImageViewWidget(pg.GraphicsView):
         levels = (0, 255) if pixels.ndim == 2 else None
         self.image.setImage(pixels, autoLevels=False, levels=levels)
         self.image.setVisible(True)
+        # The scene tells the view about a changed item through a queued call
+        # that comes after the window's next repaint: the new picture waited
+        # for a second repaint (~2 ms later). (Delivering that call at once
+        # painted synchronously, twice.)
+        self.viewport().update()
         self.message.setText("")
         if new_place:
             self.image.setRect(rect)

@@ -1,13 +1,19 @@
 """Where the filter lab's image comes from: a sample, a file (Open, drag and
-drop), the clipboard (an image, a file path or a file URL), in gray or RGB.
+drop), the clipboard (an image, a file path or a file URL), as it is (Auto:
+a gray file stays gray, so edge outputs get the diverging colours), in gray or
+in RGB.
 
 Files are decoded on a job runner, off the window's thread: a large photo
-takes a moment and must not freeze the window. A file that cannot be used
-leaves the previous image in place and says why next to the buttons.
+takes a moment and must not freeze the window. The same job makes the pixels
+the pages display (the whole image, and a preview of at most PREVIEW_SIDE
+pixels a side): for a 12 MP photo that took 0.9 s on the window's thread. A
+file that cannot be used leaves the previous image in place and says why next
+to the buttons.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +37,9 @@ from playground.core.filters.images import (
     ImageLoadError,
     LoadedImage,
     load_image,
+    pixels_uint8,
     sample_image_path,
+    to_gray,
 )
 from playground.gui.jobs import JobRunner
 
@@ -40,6 +48,29 @@ IMAGE_FILTER = (
     "*.tga);;All files (*)"
 )
 DEFAULT_SAMPLE = "chelsea"
+PREVIEW_SIDE = 1024  # the learn page shows the image at most this large
+
+
+@dataclass(frozen=True)
+class ImagePixels:
+    """What the pages display of an image, made in the loading job."""
+
+    array: np.ndarray  # the image these pixels show
+    pixels: np.ndarray  # uint8 (H, W) or (H, W, 3), full size
+    preview: np.ndarray  # the same, at most PREVIEW_SIDE a side
+
+
+def make_pixels(array: np.ndarray) -> ImagePixels:
+    pixels = pixels_uint8(array, 0.0, 1.0)
+    preview = pixels
+    h, w = pixels.shape[:2]
+    if max(h, w) > PREVIEW_SIDE:
+        from PIL import Image
+
+        scale = PREVIEW_SIDE / max(h, w)
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        preview = np.asarray(Image.fromarray(pixels).resize(size, Image.BOX))
+    return ImagePixels(array, pixels, preview)
 
 
 def qimage_to_array(image: QImage, mode: str) -> np.ndarray:
@@ -77,6 +108,7 @@ class ImageSourceWidget(QWidget):
             None  # ("path", path, name) or ("qimage", img, name)
         )
         self.loaded: LoadedImage | None = None
+        self.shown: ImagePixels | None = None
         self.jobs = JobRunner(self, "filter-lab-images")
         self.jobs.result_ready.connect(self._on_loaded)
         self.jobs.failed.connect(self._on_failed)
@@ -102,14 +134,21 @@ class ImageSourceWidget(QWidget):
         self.paste_button.setToolTip(
             "Use the image, file path or file URL on the clipboard (Ctrl+V)"
         )
+        self.auto = QRadioButton("Auto")
+        self.auto.setToolTip(
+            "As the file is: a gray image one channel, a colour one three"
+        )
         self.gray = QRadioButton("Gray")
         self.gray.setToolTip("One channel: the image's brightness")
         self.rgb = QRadioButton("RGB")
-        self.rgb.setToolTip("Three channels, red, green and blue, each filtered")
-        self.rgb.setChecked(True)
+        self.rgb.setToolTip(
+            "Three channels, red, green and blue, each filtered (a gray file "
+            "gets three equal channels)"
+        )
+        self.auto.setChecked(True)
         group = QButtonGroup(self)
-        group.addButton(self.gray)
-        group.addButton(self.rgb)
+        for button in (self.auto, self.gray, self.rgb):
+            group.addButton(button)
         self.info = QLabel()
         self.info.setObjectName("imageInfo")
         self.error = QLabel()
@@ -124,6 +163,7 @@ class ImageSourceWidget(QWidget):
         row.addWidget(self.open_button)
         row.addWidget(self.paste_button)
         row.addSpacing(12)
+        row.addWidget(self.auto)
         row.addWidget(self.gray)
         row.addWidget(self.rgb)
         row.addSpacing(12)
@@ -134,11 +174,13 @@ class ImageSourceWidget(QWidget):
         self.sample.activated.connect(self._on_sample)
         self.open_button.clicked.connect(self.open_dialog)
         self.paste_button.clicked.connect(self.paste)
-        self.rgb.toggled.connect(self._on_mode)
+        group.buttonToggled.connect(self._on_mode)
 
     # -- requests ------------------------------------------------------------
     def mode(self) -> str:
-        return "rgb" if self.rgb.isChecked() else "gray"
+        if self.rgb.isChecked():
+            return "rgb"
+        return "gray" if self.gray.isChecked() else "auto"
 
     def load_sample(self, name: str) -> None:
         self.load_path(sample_image_path(name), name=name)
@@ -205,33 +247,40 @@ class ImageSourceWidget(QWidget):
         if index > 0:
             self.load_sample(self.sample.itemText(index))
 
-    @Slot(bool)
-    def _on_mode(self, _rgb: bool) -> None:
-        if self._source is not None:
+    @Slot(object, bool)
+    def _on_mode(self, _button, checked: bool) -> None:
+        if checked and self._source is not None:
             self._request(self._source)
 
     def _request(self, source: tuple) -> None:
-        if source[0] == "path":
-            self.jobs.submit(_load_path, source, self.mode())
-        else:
-            self.jobs.submit(_load_qimage, source, self.mode())
+        job = {"path": _load_path, "qimage": _load_qimage, "array": _load_array}
+        self.jobs.submit(job[source[0]], source, self.mode())
+
+    def pixels_for(self, array) -> ImagePixels | None:
+        """The display pixels the loading job made for `array`, if it did."""
+        shown = self.shown
+        return shown if shown is not None and shown.array is array else None
 
     # -- answers ---------------------------------------------------------------
     @Slot(int, object)
     def _on_loaded(self, _id, answer) -> None:
-        source, loaded = answer
+        source, loaded, shown = answer
         self._source = source
         self.loaded = loaded
+        self.shown = shown
         self.error.hide()
-        kind = "RGB" if loaded.array.shape[0] == 3 else "gray"
-        w, h = loaded.array.shape[2], loaded.array.shape[1]
-        self.info.setText(f"{loaded.name}: {w}x{h} {kind}")
+        self.info.setText(self._info_text())
         self.info.setToolTip(f"Read as pillow mode {loaded.original_mode}")
         index = self.sample.findText(loaded.name)
         self.sample.blockSignals(True)
         self.sample.setCurrentIndex(max(0, index) if source[0] == "path" else 0)
         self.sample.blockSignals(False)
         self.image_loaded.emit(loaded.array, loaded.name)
+
+    def _info_text(self) -> str:
+        a = self.loaded.array
+        kind = "RGB" if a.shape[0] == 3 else "gray"
+        return f"{self.loaded.name}: {a.shape[2]}x{a.shape[1]} {kind}"
 
     @Slot(int, object)
     def _on_failed(self, _id, exc) -> None:
@@ -251,20 +300,21 @@ class ImageSourceWidget(QWidget):
         if busy:
             self.info.setText("Loading\u2026")
         elif self.loaded is not None and self.info.text() == "Loading\u2026":
-            a = self.loaded.array
-            self.info.setText(f"{self.loaded.name}: {a.shape[2]}x{a.shape[1]}")
+            self.info.setText(self._info_text())
 
     def set_array(self, array: np.ndarray, name: str) -> None:
-        """An image made by the lab itself (the six-filter example)."""
-        self._source = None
+        """An image made by the lab itself (the six-filter example). It is
+        kept in colour, so Gray, RGB and Auto still apply to it."""
+        self._source = ("array", array, name)
         self.loaded = LoadedImage(
             array=array,
             name=name,
             original_mode="RGB",
             size=(array.shape[2], array.shape[1]),
         )
+        self.shown = None
         self.error.hide()
-        self.info.setText(f"{name}: {array.shape[2]}x{array.shape[1]}")
+        self.info.setText(self._info_text())
         self.sample.setCurrentIndex(0)
 
     def shutdown(self) -> None:
@@ -274,13 +324,35 @@ class ImageSourceWidget(QWidget):
 # -- jobs (run on the runner's thread) ----------------------------------------------
 def _load_path(source, mode):
     _, path, name = source
-    return source, load_image(path, mode="gray" if mode == "gray" else "rgb", name=name)
+    loaded = load_image(path, mode=mode, name=name)
+    return source, loaded, make_pixels(loaded.array)
 
 
 def _load_qimage(source, mode):
     _, image, name = source
     array = qimage_to_array(image, mode)
+    if mode == "rgb" and array.shape[0] == 1:
+        array = _as_rgb(array)
     h, w = array.shape[1:]
-    return source, LoadedImage(
-        array=array, name=name, original_mode="QImage", size=(w, h)
+    loaded = LoadedImage(array=array, name=name, original_mode="QImage", size=(w, h))
+    return source, loaded, make_pixels(array)
+
+
+def _load_array(source, mode):
+    """The lab's own colour image (the six-filter example) in the chosen mode."""
+    _, original, name = source
+    array = original
+    if mode == "gray" and array.shape[0] == 3:
+        array = to_gray(array)
+    elif mode == "rgb" and array.shape[0] == 1:
+        array = _as_rgb(array)
+    h, w = array.shape[1:]
+    loaded = LoadedImage(array=array, name=name, original_mode="RGB", size=(w, h))
+    return source, loaded, make_pixels(array)
+
+
+def _as_rgb(gray: np.ndarray) -> np.ndarray:
+    # (C, H, W) view of (H, W, C) memory, as load_image gives colour images
+    return np.ascontiguousarray(np.repeat(gray[0][..., None], 3, axis=2)).transpose(
+        2, 0, 1
     )

@@ -75,6 +75,8 @@ class KernelEditorWidget(QWidget):
         self._channel = 0
         self._seed = 0
         self._channels_available = 3
+        # (filters, names) before the size was last reduced, to restore
+        self._larger: tuple[np.ndarray, list[str]] | None = None
 
         self.preset = QComboBox()
         self.preset.setObjectName("presetChoice")
@@ -264,8 +266,8 @@ class KernelEditorWidget(QWidget):
     @Slot()
     def reroll_random(self) -> None:
         self._seed += 1
-        k = preset_kernel("random", seed=self._seed)
-        self.set_kernel(resize_kernel(k, 3), "random")
+        k = preset_kernel("random", seed=self._seed, size=self.size.value())
+        self.set_kernel(k, "random")
         if self.preset.currentText() != "random":
             self._select_preset("random")
 
@@ -275,8 +277,11 @@ class KernelEditorWidget(QWidget):
         name = self.preset.itemText(index)
         if name == CUSTOM:
             return
-        seed = self._seed if name == "random" else None
-        self.set_kernel(preset_kernel(name, seed=seed), name)
+        if name == "random":  # the chosen size: it has no size of its own
+            kernel = preset_kernel(name, seed=self._seed, size=self.size.value())
+        else:
+            kernel = preset_kernel(name)
+        self.set_kernel(kernel, name)
 
     def _select_preset(self, name: str) -> None:
         index = self.preset.findText(name)
@@ -301,8 +306,32 @@ class KernelEditorWidget(QWidget):
     @Slot(int)
     def _on_size(self, size: int) -> None:
         self.size.setSuffix(f" x {size}")
-        self._filters = resize_kernel(self._filters, size)
-        self._names = [CUSTOM if n != "random" else n for n in self._names]
+        old = self._filters.shape[-1]
+        larger = self._larger
+        if size < old and (larger is None or larger[0].shape[-1] < old):
+            # cutting cells off: kept, so sizing back up brings them back
+            # (sobel 3 -> 1 -> 3 used to come back as zeros around the centre)
+            larger = self._larger = (self._filters.copy(), list(self._names))
+        if (
+            size > old
+            and larger is not None
+            and larger[0].shape[-1] >= size
+            and larger[0].shape[:2] == self._filters.shape[:2]
+            and np.array_equal(resize_kernel(larger[0], old), self._filters)
+        ):
+            self._filters = resize_kernel(larger[0], size)
+            if size == larger[0].shape[-1]:  # as it was: its names too
+                self._names = list(larger[1])
+                self._larger = None
+                self._select_preset(self._names[self._current])
+                self._show()
+                self._changed()
+                return
+        else:
+            self._filters = resize_kernel(self._filters, size)
+            if size > old:
+                self._larger = None  # edited since: the kept kernel is stale
+            self._names = [CUSTOM if n != "random" else n for n in self._names]
         self._select_preset(CUSTOM)
         self._show()
         self._changed()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
 
 from playground.core.filters.images import DIVERGING_LUT
@@ -30,6 +30,32 @@ def cell_color(value: float, limit: float) -> QColor:
     index = round((float(value) / limit + 1.0) * 127.5)
     r, g, b = DIVERGING_LUT[min(255, max(0, index))]
     return QColor(int(r), int(g), int(b))
+
+
+def fit_number(value: float, width: float, measure) -> str:
+    """The value written to fit `width` pixels, `measure(text)` giving a
+    text's width: in full (format_number) when it fits, else with fewer
+    decimals, never without its minus sign; "" when not even the whole
+    number fits (the cell's colour still shows the value)."""
+    v = float(value)
+    if not np.isfinite(v):
+        candidates = [str(v)]
+    else:
+        candidates = [format_number(v)]
+        for decimals in (3, 2, 1, 0):
+            text = f"{v:.{decimals}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            if text in ("-0", "0", "") and v != 0:
+                continue  # rounds to 0: the sign, or the value, would be lost
+            candidates.append(text)
+        if abs(v) >= 1e4 or 0 < abs(v) < 0.01:
+            # tiny errors and huge values: short scientific forms
+            candidates += [f"{v:.1e}", f"{v:.0e}"]
+    for text in candidates:
+        if measure(text) <= width:
+            return text
+    return ""
 
 
 def parse_cell(text: str) -> float:
@@ -153,12 +179,17 @@ class KernelGridWidget(QWidget):
         k = self._k
         limit = self._limit_override or float(np.abs(k).max()) or 1.0
         c = self._cell_size()
-        texts = [[format_number(v) for v in row] for row in k]
-        longest = max(len(t) for row in texts for t in row)
         font = QFont(self.font())
-        # the longest number must fit its cell: digits are about 0.6 em wide
-        font.setPixelSize(max(7, int(min(c * 0.34, 26, c * 0.92 / (0.62 * longest)))))
+        # The font follows the cell, but not below 9 px (smaller is unreadable);
+        # the numbers then lose decimals to fit, never their sign.
+        longest = max(len(format_number(v)) for v in k.ravel())
+        font.setPixelSize(max(9, int(min(c * 0.34, 26, c * 0.92 / (0.62 * longest)))))
         p.setFont(font)
+        metrics = QFontMetricsF(font)
+        room = c - 4
+        texts = [
+            [fit_number(v, room, metrics.horizontalAdvance) for v in row] for row in k
+        ]
         grid = QPen(QColor(150, 155, 160))
         for row in range(self.size_k):
             for col in range(self.size_k):
@@ -314,6 +345,11 @@ class KernelGridWidget(QWidget):
             self.setFocus(Qt.OtherFocusReason)
             return True
         return super().eventFilter(obj, event)
+
+    def edit_cell(self, row: int, col: int, value: float) -> None:
+        """Change one weight as a user edit does (fires kernel_edited)."""
+        self._selected = (row, col)
+        self._set_cell((row, col), float(value))
 
     def _set_cell(self, cell, value: float) -> None:
         self._k = self._k.copy()  # readers keep the array they were given

@@ -35,6 +35,7 @@ class PixelExplanationWidget(QWidget):
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self._parts = []
+        self._shown = True
         layout.addWidget(self.title, 0, 0, 1, 7)
         for col, (word, grid) in enumerate(
             (
@@ -59,6 +60,9 @@ class PixelExplanationWidget(QWidget):
         self.clear("Hover over the output to see how a pixel is made.")
 
     def clear(self, text: str) -> None:
+        if self.title.text() == text and not self.text.text() and not self._shown:
+            return  # every output calls this: a relayout repainted the page
+        self._shown = False
         self.title.setText(text)
         self.text.clear()
         for part in self._parts:
@@ -74,4 +78,5 @@ class PixelExplanationWidget(QWidget):
         self.products.set_color_limit(limit)
         for part in self._parts:
             part.setVisible(True)
+        self._shown = True
         self.text.setText(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,13 +35,15 @@ from playground.core.filters.explain import (
     source_index,
 )
 from playground.core.filters.images import crop_center
-from playground.core.filters.kernels import format_number
 from playground.gui.widgets.filter_image_view import HIGHLIGHT
-from playground.gui.widgets.kernel_grid import cell_color
+from playground.gui.widgets.kernel_grid import cell_color, fit_number
 
 CROP_SIZES = (6, 8, 10, 12, 16)
 DEFAULT_CROP = 8
 MAX_TERMS = 25  # a 5x5 kernel written out in full; 7x7 is shortened
+PLAY_TIP = "Slide the kernel across the crop, one output pixel at a time"
+STEP_TIP = "Compute the next output pixel"
+RESET_TIP = "Start again from the top-left output pixel"
 
 
 class _StepCanvas(QWidget):
@@ -75,8 +77,12 @@ class _StepCanvas(QWidget):
         x0 = 10.0
         y0 = 22.0
         font = QFont(self.font())
-        font.setPixelSize(max(7, int(cell * 0.28)))
+        font.setPixelSize(max(9, int(cell * 0.28)))
         p.setFont(font)
+        # the numbers' text is chosen for the room there is: fewer decimals
+        # when short of it, the sign always, none when nothing fits
+        measure = QFontMetricsF(font).horizontalAdvance
+        room = cell - 3
         p.setPen(self.palette().windowText().color())
         p.drawText(
             QRectF(x0, 2, pw * cell, 18),
@@ -86,7 +92,7 @@ class _StepCanvas(QWidget):
         mode = o.settings.padding_mode
         rows = source_index(np.arange(-top, h + bottom), h, mode)
         cols = source_index(np.arange(-left, w + right), w, mode)
-        show_numbers = cell >= 26
+        show_numbers = cell >= 16
         for i in range(ph):
             for j in range(pw):
                 r, c = rows[i], cols[j]
@@ -104,7 +110,7 @@ class _StepCanvas(QWidget):
                 p.drawRect(rect)
                 if show_numbers:
                     p.setPen(QColor(255, 255, 255) if g < 128 else QColor(0, 0, 0))
-                    p.drawText(rect, Qt.AlignCenter, format_number(value))
+                    p.drawText(rect, Qt.AlignCenter, fit_number(value, room, measure))
         ex = o.current
         if ex is not None:
             part = ex.parts[0] if hasattr(ex, "parts") else ex
@@ -112,7 +118,8 @@ class _StepCanvas(QWidget):
             pen.setWidthF(3)
             p.setPen(pen)
             small = QFont(font)
-            small.setPixelSize(max(7, int(cell * 0.22)))
+            small.setPixelSize(max(8, int(cell * 0.22)))
+            small_measure = QFontMetricsF(small).horizontalAdvance
             for i, r in enumerate(part.input_rows):
                 for j, c in enumerate(part.input_cols):
                     rect = QRectF(
@@ -123,11 +130,17 @@ class _StepCanvas(QWidget):
                     if show_numbers:  # the weight that multiplies this pixel
                         p.setFont(small)
                         p.setPen(HIGHLIGHT)
-                        p.drawText(
-                            rect.adjusted(3, 2, -4, -2),
-                            Qt.AlignRight | Qt.AlignBottom,
-                            "\u00d7" + format_number(part.kernel[i, j]),
+                        weight = fit_number(
+                            part.kernel[i, j],
+                            room - 4 - small_measure("\u00d7"),
+                            small_measure,
                         )
+                        if weight:
+                            p.drawText(
+                                rect.adjusted(3, 2, -4, -2),
+                                Qt.AlignRight | Qt.AlignBottom,
+                                "\u00d7" + weight,
+                            )
                         p.setFont(font)
         # the output, filled so far
         ox = x0 + pw * cell + gap
@@ -147,7 +160,9 @@ class _StepCanvas(QWidget):
                     p.fillRect(rect, fill)
                     if show_numbers:
                         p.setPen(QColor(20, 20, 20))
-                        p.drawText(rect, Qt.AlignCenter, format_number(value))
+                        p.drawText(
+                            rect, Qt.AlignCenter, fit_number(value, room, measure)
+                        )
                 p.setPen(QColor(170, 170, 170))
                 p.drawRect(rect)
         if ex is not None:
@@ -195,13 +210,11 @@ class StepThroughWidget(QWidget):
         self.channel.setToolTip("Which channel (or feature map) to follow")
         self.play = QPushButton("Play")
         self.play.setCheckable(True)
-        self.play.setToolTip(
-            "Slide the kernel across the crop, one output pixel at a time"
-        )
+        self.play.setToolTip(PLAY_TIP)
         self.step = QPushButton("Step")
-        self.step.setToolTip("Compute the next output pixel")
+        self.step.setToolTip(STEP_TIP)
         self.reset = QPushButton("Reset")
-        self.reset.setToolTip("Start again from the top-left output pixel")
+        self.reset.setToolTip(RESET_TIP)
         self.speed = QSlider(Qt.Horizontal)
         self.speed.setRange(1, 20)
         self.speed.setValue(3)
@@ -293,14 +306,32 @@ class StepThroughWidget(QWidget):
         except ConvSettingsError as exc:
             self.out_shape = None
             self._stop()
-            self.message.setText(f"Cannot step through this crop: {exc}")
+            reason = f"Cannot step through this crop: {exc}"
+            self.message.setText(reason)
             self.message.show()
+            self._enable_stepping(reason)
             self.current = None
             self.sum_text.clear()
             self.canvas.update()
             return
         self.message.hide()
+        self._enable_stepping(None)
         self.restart()
+
+    def _enable_stepping(self, reason: str | None) -> None:
+        """Play and Step need an output; without one they say why."""
+        for button, tip in (
+            (self.play, PLAY_TIP),
+            (self.step, STEP_TIP),
+            (self.reset, RESET_TIP),
+        ):
+            button.setEnabled(reason is None)
+            button.setToolTip(tip if reason is None else reason)
+
+    def hideEvent(self, event) -> None:
+        # leaving the sub-tab or the lab: nobody watches, so stop playing
+        self._stop()
+        super().hideEvent(event)
 
     # -- stepping ------------------------------------------------------------
     @Slot()
@@ -352,6 +383,9 @@ class StepThroughWidget(QWidget):
 
     @Slot(bool)
     def _on_play(self, on: bool) -> None:
+        if on and (self.out_shape is None or not self.positions):
+            self.play.setChecked(False)  # nothing to play: never "Pause"
+            return
         if on:
             if self.index >= len(self.positions):
                 self.restart()
