@@ -165,6 +165,29 @@ def test_weights_of_an_earlier_network_are_told_in_place(qtbot, panel, session):
     assert panel.saliency_tile.pixels is None
 
 
+def test_a_run_that_kept_its_network_is_shown_with_it_after_edits(qtbot, panel, session):
+    run = lenet_run(session)
+    run.spec = session.spec  # as runs saved since schema 2 are
+    wait_shown(qtbot, panel)
+    # Tanh -> ReLU after the run: same weight shapes, another network
+    layers = [
+        LayerSpec("ReLU") if layer.type == "Tanh" else layer
+        for layer in session.spec.layers
+    ]
+    session.set_spec(
+        session.spec.__class__(
+            input_shape=session.spec.input_shape,
+            layers=tuple(layers),
+            name=session.spec.name,
+        )
+    )
+    qtbot.waitUntil(lambda: "edited after this run" in panel.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: not panel.runner.busy, timeout=FIRST_MS)
+    assert len(panel.filter_grids) == 2 and panel.inputs is not None
+    names = [name for name, _ in panel.inputs["maps"]]
+    assert any("Tanh" in n for n in names) and not any("ReLU" in n for n in names)
+
+
 def test_newest_cnn_run_is_chosen_and_runs_can_be_switched(qtbot, panel, session):
     lenet_run(session, "first")
     lenet_run(session, "second")

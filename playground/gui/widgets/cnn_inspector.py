@@ -616,12 +616,21 @@ class CnnInspectorPanel(QWidget):
             self._dirty = True
             return
         self._dirty = False
-        self.message.setText("")
-        self._key = _model_key(self.run, self.session.spec)
-        self.runner.submit(
-            "filters", _filters_job(self._key, self.session.spec, self.run.weights)
+        spec = self._run_spec()
+        self.message.setText(
+            ""
+            if spec == self.session.spec
+            else "The network was edited after this run: showing the network "
+            "the run trained, with its weights."
         )
+        self._key = _model_key(self.run, spec)
+        self.runner.submit("filters", _filters_job(self._key, spec, self.run.weights))
         self._request_input()
+
+    def _run_spec(self):
+        """The network the run trained (kept with the run since schema 2);
+        the builder's current one for runs from older files."""
+        return getattr(self.run, "spec", None) or self.session.spec
 
     # -- requests ------------------------------------------------------------------------
     def _ready(self) -> bool:
@@ -639,7 +648,7 @@ class CnnInspectorPanel(QWidget):
             "input",
             _input_job(
                 self._key,
-                self.session.spec,
+                self._run_spec(),
                 self.run.weights,
                 self.run.dataset,
                 source,
@@ -672,7 +681,7 @@ class CnnInspectorPanel(QWidget):
             "top",
             _top_job(
                 self._key,
-                self.session.spec,
+                self._run_spec(),
                 self.run.weights,
                 self.run.dataset,
                 info[0],
