@@ -178,6 +178,20 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(widget, title)
         self.filter_tab.cnn_panel.template_requested.connect(self._open_template)
 
+    @Slot()
+    def export_model_dialog(self):
+        from playground.gui.export_dialog import ExportDialog
+
+        dialog = ExportDialog(self.session, self)
+        dialog.exec()
+        dialog.deleteLater()  # also drops its runs_changed connection
+
+    @Slot()
+    def import_weights_dialog(self):
+        from playground.gui.import_weights import import_weights_dialog
+
+        import_weights_dialog(self.session, self)
+
     @Slot(str)
     def _open_template(self, key: str) -> None:
         """A tab asks for a template (the filter lab's "Open LeNet-5"): it
@@ -221,6 +235,18 @@ class MainWindow(QMainWindow):
         self.export_spec_action = self._action(
             "&Export network (JSON)\u2026", self.export_spec_dialog
         )
+        self.export_model_action = self._action(
+            "E&xport model\u2026",
+            self.export_model_dialog,
+            None,
+            "Export a trained run as ONNX, TorchScript, safetensors or a Python script",
+        )
+        self.import_weights_action = self._action(
+            "Import &weights\u2026",
+            self.import_weights_dialog,
+            None,
+            "Add weights from a .safetensors or .pt file as a run of this network",
+        )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.Quit)
         self.about_action = self._action("&About Neural Playground", self.show_about)
         self.train_action = self._action(
@@ -258,6 +284,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.import_spec_action)
         file_menu.addAction(self.export_spec_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.import_weights_action)
+        file_menu.addAction(self.export_model_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         train_menu = bar.addMenu("&Train")
@@ -790,6 +819,9 @@ class MainWindow(QMainWindow):
         # saved or discarded: no recovery file is wanted any more
         self.autosaver.shutdown()
         self.filter_tab.shutdown()  # its background jobs end with the window
+        from playground.gui.export_dialog import wait_for_background_jobs
+
+        wait_for_background_jobs()  # an export cancelled just before closing
         self.save_layout()
         event.accept()
 
