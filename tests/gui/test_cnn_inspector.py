@@ -9,7 +9,7 @@ from playground.core.project import RunRecord
 from playground.core.settings import TrainingSettings
 from playground.core.spec import LayerSpec
 from playground.core.templates import TEMPLATES
-from playground.gui.filter_learning import STALE_WEIGHTS
+from playground.gui.probe_runner import STALE_WEIGHTS
 from playground.gui.session import Session
 from playground.gui.widgets.cnn_inspector import CnnInspectorPanel
 

@@ -8,11 +8,9 @@ the probes (playground.core.probes) return.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,19 +19,21 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSlider,
     QSpinBox,
     QStackedWidget,
-    QToolTip,
     QVBoxLayout,
     QWidget,
 )
 
 from playground.core.filters.images import diverging_rgb
 from playground.core.filters.kernels import format_number
-from playground.gui.filter_learning import ProbeResult, ProbeRunner
-from playground.gui.widgets.learn_filter_panel import ImageTileWidget, rgb_qimage
+from playground.gui.cnn_probe_jobs import filters_job, input_job, model_key, top_job
+from playground.gui.probe_runner import ProbeResult, ProbeRunner
+from playground.gui.widgets.heat_maps import gray_rgb, heat_overlay
+from playground.gui.widgets.image_grid import ImageGridWidget
+from playground.gui.widgets.image_tiles import ImageTileWidget
+from playground.gui.widgets.probability_bars import ProbabilityBarsWidget
 
 NO_CNN_MESSAGE = (
     "No convolutional network has been trained in this project yet.\n\n"
@@ -42,280 +42,6 @@ NO_CNN_MESSAGE = (
     "that excite a channel most, and where the network looks (saliency and "
     "Grad-CAM)."
 )
-TOP_K = 9
-
-
-# -- jobs: run on the probe thread, plain data in and out ------------------------------
-def _model_key(run, spec) -> str:
-    return json.dumps(
-        [run.name, run.created, id(run.weights), spec.to_dict()],
-        sort_keys=True,
-        default=str,
-    )
-
-
-def _filters_job(key, spec, weights):
-    def job(ctx):
-        from playground.core.probes import conv_filters, conv_layers
-
-        model = ctx.model(key, spec, weights)
-        return [
-            (info.name, info.path, info.out_channels, conv_filters(model, info))
-            for info in conv_layers(spec, model)
-        ]
-
-    return job
-
-
-def _network_input(image: np.ndarray, shape, invert: bool, dataset) -> np.ndarray:
-    """The lab's image as the network takes it: gray (or RGB) like the data,
-    resized to its height and width, 0..1 like the digits (light ink on dark
-    with ``invert``), standardised where the dataset is."""
-    from PIL import Image
-
-    from playground.core.filters.images import to_gray
-
-    channels, h, w = shape
-    a = np.asarray(image, np.float32)
-    a = to_gray(a) if channels == 1 else (a if a.shape[0] == 3 else np.repeat(a, 3, 0))
-    out = np.empty((channels, h, w), np.float32)
-    for c in range(channels):
-        # pillow's bilinear resize averages when it shrinks, so nothing aliases
-        out[c] = np.asarray(
-            Image.fromarray(np.ascontiguousarray(a[c]), mode="F").resize(
-                (w, h), Image.BILINEAR
-            )
-        )
-    out = np.clip(out, 0.0, 1.0)
-    if invert:
-        out = 1.0 - out
-    stats = getattr(dataset, "standardization", None)
-    if stats is not None:
-        out = ((out.reshape(-1) - stats["mean"]) / stats["std"]).reshape(out.shape)
-    return out.astype(np.float32)
-
-
-def _input_job(key, spec, weights, dataset_ref, source, index, image, invert):
-    def job(ctx):
-        from playground.core.probes import feature_maps, grad_cam, saliency
-
-        model = ctx.model(key, spec, weights)
-        data = ctx.dataset(dataset_ref["name"], dict(dataset_ref.get("options", {})))
-        label = None
-        if source == "example":
-            i = int(np.clip(index, 0, len(data.x_val) - 1))
-            x = data.x_val[i]
-            label = int(data.y_val[i]) if data.num_classes else None
-        else:
-            if len(spec.input_shape) != 3:
-                raise ValueError("this network does not take images")
-            x = _network_input(image, spec.input_shape, invert, data)
-        maps = feature_maps(model, x)
-        sal, predicted, probabilities = saliency(model, x)
-        cam, _ = grad_cam(model, x)
-        return {
-            "x": np.asarray(x, np.float32),
-            "label": label,
-            "count": len(data.x_val),
-            "class_names": list(data.class_names),
-            "maps": [(m.name, m.maps) for m in maps],
-            "saliency": sal,
-            "grad_cam": cam,
-            "predicted": predicted,
-            "probabilities": probabilities,
-        }
-
-    return job
-
-
-def _top_job(key, spec, weights, dataset_ref, path, channel):
-    def job(ctx):
-        from playground.core.probes import top_activating
-
-        model = ctx.model(key, spec, weights)
-        data = ctx.dataset(dataset_ref["name"], dict(dataset_ref.get("options", {})))
-        indices, scores = top_activating(model, path, channel, data.x_val, k=TOP_K)
-        return {
-            "images": data.x_val[indices].copy(),
-            "indices": indices,
-            "scores": scores,
-            "labels": [int(v) for v in data.y_val[indices]] if data.num_classes else [],
-            "class_names": list(data.class_names),
-            "path": path,
-            "channel": channel,
-        }
-
-    return job
-
-
-# -- views --------------------------------------------------------------------------
-def gray_rgb(x: np.ndarray) -> np.ndarray:
-    """A network input (C, H, W) as pixels: its own range to 0..255."""
-    a = np.asarray(x, np.float32)
-    a = a[0] if a.shape[0] == 1 else a[:3].transpose(1, 2, 0)
-    lo, hi = float(a.min()), float(a.max())
-    t = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-    t = (t * 255 + 0.5).astype(np.uint8)
-    return np.repeat(t[..., None], 3, axis=2) if t.ndim == 2 else t
-
-
-def heat_overlay(x: np.ndarray, heat: np.ndarray, alpha: float) -> np.ndarray:
-    """The input in gray with a 0..1 heat map over it: dark red to yellow,
-    more opaque where the map is larger."""
-    base = gray_rgb(x).astype(np.float32)
-    h = np.clip(np.asarray(heat, np.float32), 0, 1)[..., None]
-    colour = np.concatenate(
-        [np.full_like(h, 255.0), 255.0 * h, np.zeros_like(h)], axis=2
-    )
-    w = alpha * np.sqrt(h)  # weak evidence shows faintly, not at all
-    return (base * (1 - w) + colour * w + 0.5).astype(np.uint8)
-
-
-class ImageGridWidget(QWidget):
-    """Small pictures in rows, each with an optional caption; hovering one
-    shows its tooltip text (e.g. a filter's values)."""
-
-    def __init__(self, cell: int = 48, parent=None):
-        super().__init__(parent)
-        self.cell = cell
-        self.images: list = []
-        self.pixels: list[np.ndarray] = []
-        self.captions: list[str] = []
-        self.tips: list[str] = []
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
-        self.setMouseTracking(True)
-
-    def set_images(self, pixels, captions=None, tips=None, cell: int | None = None):
-        self.pixels = list(pixels)
-        self.images = [rgb_qimage(p) for p in self.pixels]
-        self.captions = list(captions or [])
-        self.tips = list(tips or [])
-        if cell:
-            self.cell = cell
-        self.updateGeometry()
-        self.update()
-
-    def _pitch(self) -> tuple[int, int]:
-        caption = 16 if self.captions else 0
-        return self.cell + 6, self.cell + 6 + caption
-
-    def _columns(self, width: int | None = None) -> int:
-        return max(1, ((width or self.width()) - 2) // self._pitch()[0])
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        rows = -(-len(self.images) // self._columns(width)) if self.images else 0
-        return max(10, rows * self._pitch()[1] + 4)
-
-    def sizeHint(self) -> QSize:
-        return QSize(8 * self._pitch()[0], self.heightForWidth(8 * self._pitch()[0]))
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(self._pitch()[0] + 4, self.heightForWidth(self.width()))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.setMinimumHeight(self.heightForWidth(self.width()))
-
-    def _rect(self, i: int) -> QRectF:
-        pw, ph = self._pitch()
-        cols = self._columns()
-        r, c = divmod(i, cols)
-        return QRectF(2 + c * pw + 3, 2 + r * ph + 3, self.cell, self.cell)
-
-    def index_at(self, pos) -> int | None:
-        for i in range(len(self.images)):
-            if self._rect(i).contains(pos.x(), pos.y()):
-                return i
-        return None
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.SmoothPixmapTransform, False)
-        small = QFont(self.font())
-        small.setPixelSize(11)
-        p.setFont(small)
-        for i, image in enumerate(self.images):
-            rect = self._rect(i)
-            scale = min(self.cell / image.width(), self.cell / image.height())
-            w, h = image.width() * scale, image.height() * scale
-            p.drawImage(
-                QRectF(rect.center().x() - w / 2, rect.center().y() - h / 2, w, h),
-                image,
-            )
-            p.setPen(QColor(200, 200, 200))
-            p.drawRect(rect)
-            if i < len(self.captions):
-                p.setPen(QColor(40, 40, 40))
-                p.drawText(
-                    QRectF(rect.left() - 3, rect.bottom() + 1, rect.width() + 6, 15),
-                    Qt.AlignCenter,
-                    self.captions[i],
-                )
-
-    def event(self, event) -> bool:
-        if event.type() == QEvent.ToolTip:
-            i = self.index_at(
-                event.position() if hasattr(event, "position") else event.pos()
-            )
-            if i is not None and i < len(self.tips):
-                QToolTip.showText(event.globalPos(), self.tips[i], self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
-        return super().event(event)
-
-
-class ProbabilityBarsWidget(QWidget):
-    """One bar per class; the predicted class in blue."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.probabilities = np.zeros(0, np.float32)
-        self.names: list[str] = []
-        self.predicted = -1
-        self.setMinimumSize(170, 120)
-        self.setToolTip("The network's probability for each class (softmax)")
-
-    def set_probabilities(self, probabilities, names, predicted: int) -> None:
-        self.probabilities = np.asarray(probabilities, np.float32)
-        n = len(self.probabilities)
-        self.names = list(names) if len(names) == n else [str(i) for i in range(n)]
-        self.predicted = predicted
-        self.setMinimumHeight(min(16 * n + 24, 330))
-        self.update()
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        n = len(self.probabilities)
-        if not n:
-            return
-        row = max(8.0, min(18.0, (self.height() - 4) / n))
-        font = QFont(self.font())
-        font.setPixelSize(int(min(12, row - 2)))
-        p.setFont(font)
-        label_w, value_w = 52, 44
-        bar_w = max(10, self.width() - label_w - value_w - 8)
-        for i, prob in enumerate(self.probabilities):
-            y = 2 + i * row
-            p.setPen(QColor(30, 30, 30))
-            p.drawText(
-                QRectF(0, y, label_w - 4, row),
-                Qt.AlignRight | Qt.AlignVCenter,
-                self.names[i][:8],
-            )
-            colour = (
-                QColor(8, 119, 189) if i == self.predicted else QColor(170, 176, 182)
-            )
-            p.fillRect(QRectF(label_w, y + 2, bar_w * float(prob), row - 4), colour)
-            p.drawText(
-                QRectF(label_w + bar_w + 4, y, value_w, row),
-                Qt.AlignVCenter,
-                f"{100 * float(prob):.0f}%",
-            )
 
 
 class _Section(QGroupBox):
@@ -623,8 +349,8 @@ class CnnInspectorPanel(QWidget):
             else "The network was edited after this run: showing the network "
             "the run trained, with its weights."
         )
-        self._key = _model_key(self.run, spec)
-        self.runner.submit("filters", _filters_job(self._key, spec, self.run.weights))
+        self._key = model_key(self.run, spec)
+        self.runner.submit("filters", filters_job(self._key, spec, self.run.weights))
         self._request_input()
 
     def _run_spec(self):
@@ -646,7 +372,7 @@ class CnnInspectorPanel(QWidget):
         self.invert_check.setEnabled(source == "image")
         self.runner.submit(
             "input",
-            _input_job(
+            input_job(
                 self._key,
                 self._run_spec(),
                 self.run.weights,
@@ -679,7 +405,7 @@ class CnnInspectorPanel(QWidget):
             return
         self.runner.submit(
             "top",
-            _top_job(
+            top_job(
                 self._key,
                 self._run_spec(),
                 self.run.weights,

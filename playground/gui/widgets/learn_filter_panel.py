@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,18 +22,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from playground.core.filters.images import (
-    DIVERGING_LUT,
-    array_to_uint8,
-    diverging_rgb,
-    image_uint8,
-)
+from playground.core.filters.images import array_to_uint8
 from playground.core.filters.kernels import (
     PRESET_DESCRIPTIONS,
     PRESET_NAMES,
@@ -51,12 +44,13 @@ from playground.core.filters.learn import (
     LearnFilterSettings,
     kernel_error,
 )
-from playground.gui.widgets.kernel_grid import fit_number
 from playground.gui.filter_learning import (
     FilterLearningController,
     LearnJob,
     LearnPrepared,
 )
+from playground.gui.widgets.image_tiles import ImageTileWidget, display_pixels
+from playground.gui.widgets.kernel_view import KernelGridWidget
 
 MYSTERY = "mystery kernel"
 DEFAULT_STEPS = 3000
@@ -72,181 +66,6 @@ OPTIMIZER_TIPS = {
     "forgiving about the learning rate.",
     "rmsprop": "RMSprop: each cell's step divided by its recent gradient size.",
 }
-
-
-# -- small views shared with the CNN inspector ----------------------------------------
-def rgb_qimage(rgb: np.ndarray) -> QImage:
-    """(H, W, 3) or (H, W) uint8 -> a QImage that owns its pixels."""
-    a = np.ascontiguousarray(rgb)
-    h, w = a.shape[:2]
-    if a.ndim == 2:
-        return QImage(a.data, w, h, w, QImage.Format_Grayscale8).copy()
-    return QImage(a.data, w, h, 3 * w, QImage.Format_RGB888).copy()
-
-
-def display_pixels(array: np.ndarray, symmetric: bool, limit: float) -> np.ndarray:
-    """A (C, H, W) image as pixels: gray or colour in 0..1, or for outputs that
-    are as often negative as positive (edge kernels) the lab's diverging
-    colours for one channel and gray around 128 for three."""
-    a = np.asarray(array, np.float32)
-    if symmetric and a.shape[0] == 1:
-        return diverging_rgb(a[0], limit)
-    return image_uint8(a, symmetric, limit if symmetric else None)
-
-
-class KernelGridWidget(QWidget):
-    """A kernel as coloured cells with their values: orange negative, white
-    zero, blue positive. Hidden, every cell shows a question mark."""
-
-    def __init__(self, title: str, parent=None):
-        super().__init__(parent)
-        self.title = title
-        self.kernel: np.ndarray | None = None
-        self.hidden = False
-        self.limit = 1.0
-        self.sequential = False  # errors: white (0) to orange (the limit)
-        self.note = ""
-        self.setMinimumSize(150, 170)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-
-    def sizeHint(self) -> QSize:
-        return QSize(200, 220)
-
-    def set_kernel(self, kernel, limit: float | None = None, hidden: bool = False):
-        self.kernel = None if kernel is None else np.asarray(kernel, np.float32)
-        self.hidden = hidden
-        if limit is None and self.kernel is not None:
-            limit = float(np.abs(self.kernel).max()) if self.kernel.size else 1.0
-        self.limit = limit if limit and np.isfinite(limit) and limit > 0 else 1.0
-        self._update_tooltip()
-        self.update()
-
-    def set_note(self, text: str) -> None:
-        self.note = text
-        self.update()
-
-    def _update_tooltip(self) -> None:
-        k = self.kernel
-        if k is None:
-            self.setToolTip(self.title)
-        elif self.hidden:
-            self.setToolTip(
-                f"{self.title}: hidden until the end of a run or Reveal. "
-                "Can gradient descent find it without seeing it?"
-            )
-        else:
-            rows = "\n".join("  ".join(format_number(v) for v in row) for row in k)
-            self.setToolTip(f"{self.title} ({k.shape[0]}x{k.shape[1]}):\n{rows}")
-
-    def cell_rect(self, row: int, col: int) -> QRectF:
-        k = self.kernel
-        n_rows, n_cols = k.shape
-        top, side = 22, min(self.width() - 8, self.height() - 22 - 20)
-        cell = max(4.0, side / max(n_rows, n_cols))
-        left = (self.width() - cell * n_cols) / 2
-        return QRectF(left + col * cell, top + row * cell, cell, cell)
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing, False)
-        bold = QFont(self.font())
-        bold.setBold(True)
-        p.setFont(bold)
-        p.drawText(QRectF(0, 0, self.width(), 20), Qt.AlignCenter, self.title)
-        p.setFont(self.font())
-        k = self.kernel
-        if k is None:
-            p.setPen(QColor(120, 120, 120))
-            p.drawText(
-                QRectF(0, 20, self.width(), self.height() - 20),
-                Qt.AlignCenter | Qt.TextWordWrap,
-                self.note or "—",
-            )
-            return
-        n_rows, n_cols = k.shape
-        font = QFont(self.font())
-        cell = self.cell_rect(0, 0).width()
-        font.setPixelSize(int(max(9, min(14, cell / 4.2))))
-        p.setFont(font)
-        measure = QFontMetricsF(font).horizontalAdvance
-        for r in range(n_rows):
-            for c in range(n_cols):
-                rect = self.cell_rect(r, c)
-                if self.hidden:
-                    fill, text = QColor(200, 203, 207), "?"
-                else:
-                    v = float(k[r, c])
-                    t = (-v if self.sequential else v) / self.limit
-                    idx = int(np.clip((t + 1.0) * 127.5 + 0.5, 0, 255))
-                    fill = QColor(*(int(x) for x in DIVERGING_LUT[idx]))
-                    text = fit_number(v, cell - 4, measure)
-                p.fillRect(rect, fill)
-                p.setPen(QPen(QColor(255, 255, 255), 1))
-                p.drawRect(rect)
-                dark = fill.lightnessF() < 0.55
-                p.setPen(QColor(255, 255, 255) if dark else QColor(20, 20, 20))
-                p.drawText(rect, Qt.AlignCenter, text)
-        if self.note:
-            p.setPen(QColor(60, 60, 60))
-            p.drawText(
-                QRectF(0, self.height() - 20, self.width(), 20),
-                Qt.AlignCenter,
-                self.note,
-            )
-
-
-class ImageTileWidget(QWidget):
-    """A titled picture scaled to fit, pixels kept sharp."""
-
-    def __init__(self, title: str, tooltip: str = "", parent=None):
-        super().__init__(parent)
-        self.title = title
-        self.image: QImage | None = None
-        self.pixels: np.ndarray | None = None  # what is shown, for tests
-        self.caption = ""
-        self.setToolTip(tooltip or title)
-        self.setMinimumSize(110, 130)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-
-    def sizeHint(self) -> QSize:
-        return QSize(180, 200)
-
-    def set_pixels(self, pixels: np.ndarray | None, caption: str = "") -> None:
-        self.pixels = pixels
-        self.image = None if pixels is None else rgb_qimage(pixels)
-        self.caption = caption
-        self.update()
-
-    def image_rect(self) -> QRectF:
-        area = QRectF(2, 20, self.width() - 4, self.height() - 40)
-        if self.image is None or self.image.width() == 0:
-            return area
-        scale = min(
-            area.width() / self.image.width(), area.height() / self.image.height()
-        )
-        w, h = self.image.width() * scale, self.image.height() * scale
-        return QRectF(
-            area.center().x() - w / 2, area.top() + (area.height() - h) / 2, w, h
-        )
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        bold = QFont(self.font())
-        bold.setBold(True)
-        p.setFont(bold)
-        p.drawText(QRectF(0, 0, self.width(), 18), Qt.AlignCenter, self.title)
-        p.setFont(self.font())
-        if self.image is None:
-            p.setPen(QColor(140, 140, 140))
-            p.drawText(self.image_rect(), Qt.AlignCenter, "—")
-        else:
-            p.setRenderHint(QPainter.SmoothPixmapTransform, False)
-            p.drawImage(self.image_rect(), self.image)
-        if self.caption:
-            # right under the picture, not at the bottom of a tall tile
-            top = min(self.image_rect().bottom() + 2, self.height() - 18)
-            p.setPen(QColor(60, 60, 60))
-            p.drawText(QRectF(0, top, self.width(), 18), Qt.AlignCenter, self.caption)
 
 
 def result_optimizer(panel) -> str:
