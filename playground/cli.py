@@ -165,13 +165,14 @@ def _dataset_from_args(args):
         options[key.strip()] = _parse_value(value.strip())
     name = args.dataset
     path = Path(name)
+    # Absolute: the project file keeps the path, and may be opened elsewhere.
     if name.lower().endswith(".csv"):
-        options.setdefault("path", name)
+        options.setdefault("path", os.path.abspath(name))
         if args.target:
             options.setdefault("target", args.target)
         name = "csv"
     elif path.is_dir():
-        options.setdefault("path", name)
+        options.setdefault("path", os.path.abspath(name))
         name = "image-folder"
     elif args.target:
         raise CommandError("--target is for CSV files")

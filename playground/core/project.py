@@ -593,6 +593,32 @@ def _check_run_weights(project: Project, run: RunRecord, fname: str) -> None:
     run.weights = fit_scalars(run.weights, run.spec)
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_history(history: list[dict], where: str) -> None:
+    """Every per-epoch value the views read must be a number (or null where a
+    metric does not apply): a string here only failed later, in the curves."""
+    for i, epoch in enumerate(history, start=1):
+        for key, value in epoch.items():
+            if key == "confusion":
+                ok = isinstance(value, list) and all(
+                    isinstance(row, list) and all(_is_number(c) for c in row)
+                    for row in value
+                )
+            elif key == "gradient_norms":
+                ok = isinstance(value, dict) and all(
+                    _is_number(v) for v in value.values()
+                )
+            else:
+                ok = value is None or _is_number(value)
+            if not ok:
+                raise ProjectError(
+                    f"{where}: epoch {i}'s {key} must be a number, not {value!r:.40}"
+                )
+
+
 def _load_run_members(zf, names, run: RunRecord, wanted: bool, fname: str) -> None:
     from safetensors.numpy import load
 
@@ -604,6 +630,7 @@ def _load_run_members(zf, names, run: RunRecord, wanted: bool, fname: str) -> No
             raise ProjectError(f"{fname}: {metrics} is damaged ({exc})") from None
         if not isinstance(hist, list) or not all(isinstance(h, dict) for h in hist):
             raise ProjectError(f"{fname}: {metrics} must hold a list of epochs")
+        _check_history(hist, f"{fname}: {metrics}")
         run.history = hist
     steps = f"metrics/{run.name}.npz"
     if steps in names:
@@ -661,7 +688,10 @@ def _step_series(data: bytes, where: str) -> dict[str, np.ndarray]:
     # not a zip (numpy then takes it for a pickle and refuses), a truncated
     # one, an object array (refused: allow_pickle=False)
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        raise ProjectError(f"{where} is damaged ({exc})") from None
+        # numpy's own text for a pickled array suggests loading it unsafely:
+        # not advice to pass on in a safety refusal
+        reason = "it holds Python objects" if "pickle" in str(exc) else str(exc)
+        raise ProjectError(f"{where} is damaged ({reason})") from None
     lengths = {len(v) if v.ndim == 1 else -1 for v in columns.values()}
     numeric = all(v.dtype.kind in "iuf" for v in columns.values())
     if columns and (len(lengths) != 1 or -1 in lengths or not numeric):

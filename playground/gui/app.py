@@ -53,6 +53,9 @@ def make_app(argv=None) -> QApplication:
     import pyqtgraph as pg
 
     pg.setConfigOptions(antialias=True)
+    from playground.gui.gc_guard import collect_on_main_thread
+
+    collect_on_main_thread(app)
     return app
 
 

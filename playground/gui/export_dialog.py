@@ -396,6 +396,13 @@ class ExportDialog(QDialog):
         record = replace(
             record, dataset=deepcopy(record.dataset), weights=dict(record.weights)
         )
+        # The user's data file gone, its copy kept in the project: export (and
+        # check) with the copy, as training in the window does.
+        options = record.dataset.get("options") or {}
+        original = options.get("path")
+        resolved = self.session.dataset_options_for_reading()
+        if original and original == p.dataset_options.get("path"):
+            options["path"] = resolved.get("path", original)
         self._busy = True
         self._update_enabled()
         self.progress.show()

@@ -127,7 +127,9 @@ class Session(QObject):
         project = load_project(path)
         note = data_problem(project)
         self.project = project
-        self.path = Path(path)
+        # absolute: a relative path would follow the working folder of the
+        # next start (the last project, the recovery record, Save's target)
+        self.path = Path(path).absolute()
         self.data_note = note
         self._loaded()
 
@@ -137,7 +139,7 @@ class Session(QObject):
         project = load_project(recovery)
         note = data_problem(project)
         self.project = project
-        self.path = Path(original) if original else None
+        self.path = Path(original).absolute() if original else None
         self.data_note = note
         self._loaded()
         self._set_dirty(True)
@@ -149,7 +151,7 @@ class Session(QObject):
         self.open(self.path)
 
     def save(self, path=None) -> Path:
-        target = Path(path) if path else self.path
+        target = Path(path).absolute() if path else self.path
         if target is None:
             raise ValueError("no file name given")
         if target.suffix.lower() != ".npg":
@@ -252,6 +254,10 @@ class Session(QObject):
     def _capture_view(self) -> None:
         if self.view_source is not None:
             self.project.view = dict(self.view_source())
+
+    def dataset_options_for_reading(self) -> dict:
+        """The dataset options to load the data with (for the export dialog)."""
+        return self._dataset_options()
 
     def _dataset_options(self) -> dict:
         """The project's dataset options, with the copy of the user's data

@@ -233,3 +233,27 @@ def test_train_with_input_features_and_scaled_digits(tmp_path):
     assert scaled.returncode == 0, scaled.stderr
     small = playground("train", conv, "--dataset", "digits", "--epochs", "1")
     assert_one_line_error(small, "[1, 16, 16]", "[1, 8, 8]")
+
+
+def test_train_keeps_a_csv_datasets_path_absolute(tmp_path):
+    import os
+
+    from playground.core.project import load_project
+
+    csv = tmp_path / "points.csv"
+    csv.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
+    spec = tmp_path / "net.json"
+    spec.write_text(
+        '{"format": "playground-network", "version": 1, "input_shape": [2],'
+        ' "layers": [{"type": "Linear", "out_features": 2}]}'
+    )
+    out = tmp_path / "p.npg"
+    result = subprocess.run(
+        [sys.executable, "-m", "playground", "train", "net.json", "--dataset",
+         "points.csv", "--target", "label", "--epochs", "1", "--out", "p.npg"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+    )
+    assert result.returncode == 0, result.stderr
+    path = load_project(out).dataset_options["path"]
+    assert os.path.isabs(path) and os.path.samefile(path, csv)

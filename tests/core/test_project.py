@@ -1014,3 +1014,31 @@ def test_a_damaged_copy_of_the_data_is_refused(tmp_path):
     replace_member(path, "data/files/table.csv", IRIS_LIKE.encode()[:-5])
     with pytest.raises(ProjectError, match="copy of the data kept in it is damaged"):
         load_project(path)
+
+
+def test_a_history_value_that_is_not_a_number_is_refused_on_open(tmp_path):
+    import json
+    import zipfile
+
+    from playground.core.project import ProjectError, load_project
+
+    good = tmp_path / "good.npg"
+    project = Project(spec=default_spec())
+    run = RunRecord(
+        name="run-1",
+        settings=TrainingSettings(),
+        dataset={"name": "circle", "options": {}},
+        ended="completed",
+        history=[{"epoch": 1, "train_loss": 0.5, "val_loss": 0.6}],
+    )
+    project.runs.append(run)
+    save_project(project, good)
+    bad = tmp_path / "bad.npg"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "metrics/run-1.json":
+                data = json.dumps({"history": [{"epoch": 1, "train_loss": "x"}]}).encode()
+            dst.writestr(item, data)
+    with pytest.raises(ProjectError, match="epoch 1's train_loss must be a number"):
+        load_project(bad)

@@ -1,7 +1,21 @@
+import gc
+
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from playground.gui.gc_guard import MainThreadCollector
 from playground.gui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def _gc_on_the_gui_thread(qapp):
+    """As in the app (playground.gui.gc_guard): a collection on a worker
+    thread that destroys a Qt object there can deadlock with the GUI thread.
+    Whatever the test left behind is collected here, on the GUI thread."""
+    collector = MainThreadCollector()
+    yield
+    collector.stop()
+    gc.collect()
 
 
 @pytest.fixture

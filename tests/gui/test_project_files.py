@@ -473,3 +473,15 @@ def test_a_run_keeps_the_network_it_trained_on(qtbot, window, tmp_path):
     assert window.open_project(path)
     (run,) = window.session.project.runs
     assert run.spec == trained and run.weights
+
+
+def test_a_project_opened_by_a_relative_path_keeps_an_absolute_one(tmp_path, monkeypatch):
+    from playground.gui.session import Session
+
+    monkeypatch.chdir(tmp_path)
+    session = Session()
+    session.save("lesson.npg")
+    assert session.path == tmp_path / "lesson.npg"
+    other = Session()
+    other.open("lesson.npg")
+    assert other.path.is_absolute() and other.path == tmp_path / "lesson.npg"
