@@ -423,6 +423,7 @@ def _project_from_doc(doc, fname: str) -> tuple[Project, set[str], list[str]]:
         options = data.get("options") or {}
         if not isinstance(options, dict):
             raise ProjectError(f"{fname}: data.options must be an object")
+        _check_options(data["name"], options, f"{fname}: data.options")
         source = _source(data.get("source"), options, fname)
         embedded = _embedded_names(data.get("embedded"), source, fname)
         settings = TrainingSettings.from_dict(doc.get("training") or {})
@@ -591,6 +592,34 @@ def _check_run_weights(project: Project, run: RunRecord, fname: str) -> None:
             f"{problem}"
         )
     run.weights = fit_scalars(run.weights, run.spec)
+
+
+def _check_options(name: str, options: dict, where: str) -> None:
+    """Known options of a known dataset must have their kind of value: a
+    string where a number belongs only failed later, in the data panel."""
+    from playground.core.datasets import DatasetError, get_info
+
+    try:
+        specs = {o.name: o for o in get_info(name).options}
+    except DatasetError:
+        return  # an unknown dataset is reported when the data is loaded
+    for key, value in options.items():
+        spec = specs.get(key)
+        if spec is None or value is None:
+            continue
+        kind = spec.kind
+        ok = (
+            (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
+            or (kind == "float" and _is_number(value))
+            or (kind == "bool" and isinstance(value, bool))
+            or (kind in ("choice", "path", "str") and isinstance(value, str))
+        )
+        if not ok:
+            wanted = _KIND_WORDS.get(kind, "text")
+            raise ProjectError(f"{where}: {key} must be {wanted}, not {value!r:.40}")
+
+
+_KIND_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false"}
 
 
 def _is_number(v) -> bool:

@@ -1042,3 +1042,20 @@ def test_a_history_value_that_is_not_a_number_is_refused_on_open(tmp_path):
             dst.writestr(item, data)
     with pytest.raises(ProjectError, match="epoch 1's train_loss must be a number"):
         load_project(bad)
+
+
+def test_a_dataset_option_of_the_wrong_kind_is_refused_on_open(tmp_path):
+    good = tmp_path / "good.npg"
+    save_project(Project(spec=default_spec(), dataset_options={"points": 200}), good)
+    bad = tmp_path / "bad.npg"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "project.json":
+                doc = json.loads(data)
+                doc["data"]["options"]["points"] = "many"
+                data = json.dumps(doc).encode()
+            dst.writestr(item, data)
+    assert load_project(good).dataset_options["points"] == 200
+    with pytest.raises(ProjectError, match="points must be a whole number, not 'many'"):
+        load_project(bad)
