@@ -665,7 +665,8 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: Any) -> bool:
+def is_number(v: Any) -> bool:
+    """A JSON number: int or float, not a bool (which Python counts as int)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
@@ -716,7 +717,7 @@ def _check_int(a: ArgSpec, v: Any) -> int:
 
 
 def _check_float(a: ArgSpec, v: Any) -> float:
-    if not _is_number(v):
+    if not is_number(v):
         raise _Bad(f"must be {_number_rule(a)}, got {shown(v)}")
     v = float(v)
     if not math.isfinite(v):

@@ -34,6 +34,7 @@ import numpy as np
 from playground.core import data_hash
 from playground.core.atomic import atomic_path
 from playground.core.events import STEP_COLUMNS
+from playground.core.layers import is_number
 from playground.core.project_migrations import CURRENT, migrate
 from playground.core.settings import SettingsError, TrainingSettings
 from playground.core.spec import NetworkSpec, SpecError
@@ -610,7 +611,7 @@ def _check_options(name: str, options: dict, where: str) -> None:
         kind = spec.kind
         ok = (
             (kind == "int" and isinstance(value, int) and not isinstance(value, bool))
-            or (kind == "float" and _is_number(value))
+            or (kind == "float" and is_number(value))
             or (kind == "bool" and isinstance(value, bool))
             or (kind in ("choice", "path", "str") and isinstance(value, str))
         )
@@ -622,10 +623,6 @@ def _check_options(name: str, options: dict, where: str) -> None:
 _KIND_WORDS = {"int": "a whole number", "float": "a number", "bool": "true or false"}
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def _check_history(history: list[dict], where: str) -> None:
     """Every per-epoch value the views read must be a number (or null where a
     metric does not apply): a string here only failed later, in the curves."""
@@ -633,15 +630,15 @@ def _check_history(history: list[dict], where: str) -> None:
         for key, value in epoch.items():
             if key == "confusion":
                 ok = isinstance(value, list) and all(
-                    isinstance(row, list) and all(_is_number(c) for c in row)
+                    isinstance(row, list) and all(is_number(c) for c in row)
                     for row in value
                 )
             elif key == "gradient_norms":
                 ok = isinstance(value, dict) and all(
-                    _is_number(v) for v in value.values()
+                    is_number(v) for v in value.values()
                 )
             else:
-                ok = value is None or _is_number(value)
+                ok = value is None or is_number(value)
             if not ok:
                 raise ProjectError(
                     f"{where}: epoch {i}'s {key} must be a number, not {value!r:.40}"
